@@ -1,0 +1,11 @@
+//! Image files in and out: decoding every format a page may arrive in, and
+//! encoding processed pages per the output profile.
+//!
+//! Codecs work on bytes in memory; they never open, write or rename files
+//! (the store does that), and never panic on hostile input.
+
+pub mod decode;
+pub mod encode;
+
+pub use decode::{decode, probe_format, DecodeError, Format, Frame};
+pub use encode::{encode, Encoded, OutputConfig};
