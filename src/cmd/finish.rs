@@ -1,0 +1,10 @@
+//! sohoa book finish
+use std::path::Path;
+use std::process::ExitCode;
+pub fn run(
+    _book: &str,
+    _locality: Option<&str>,
+    _config: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    anyhow::bail!("not built yet")
+}
