@@ -32,20 +32,32 @@ impl Default for Registers {
             ("TĐCC", "Thay đổi, cải chính hộ tịch"),
             ("XNHN", "Xác nhận tình trạng hôn nhân"),
         ];
-        Registers(table.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect())
+        Registers(
+            table
+                .iter()
+                .map(|(c, n)| (c.to_string(), n.to_string()))
+                .collect(),
+        )
     }
 }
 
 impl Registers {
     pub fn validate(&self, errors: &mut Vec<String>) {
         if self.0.is_empty() {
-            errors.push("registers: the code table is empty; at least one register type is needed".into());
+            errors.push(
+                "registers: the code table is empty; at least one register type is needed".into(),
+            );
         }
         for code in self.0.keys() {
             if code.is_empty() || !code.chars().all(char::is_alphabetic) {
-                errors.push(format!("registers.{code}: a register code is letters only (like KS or TĐCC)"));
+                errors.push(format!(
+                    "registers.{code}: a register code is letters only (like KS or TĐCC)"
+                ));
             } else if code.nfc().collect::<String>() != *code || code.to_uppercase() != *code {
-                errors.push(format!("registers.{code}: write the code in upper case (NFC), like {}", code.to_uppercase()));
+                errors.push(format!(
+                    "registers.{code}: write the code in upper case (NFC), like {}",
+                    code.to_uppercase()
+                ));
             }
         }
     }
@@ -100,14 +112,21 @@ pub struct BooksConfig {
 
 impl Default for BooksConfig {
     fn default() -> Self {
-        Self { year_min: 1900, year_max: 0, number_max: 9999 }
+        Self {
+            year_min: 1900,
+            year_max: 0,
+            number_max: 9999,
+        }
     }
 }
 
 impl BooksConfig {
     pub fn validate(&self, errors: &mut Vec<String>) {
         if !(1000..=9999).contains(&self.year_min) {
-            errors.push(format!("books.year_min: {} is not a four-digit year", self.year_min));
+            errors.push(format!(
+                "books.year_min: {} is not a four-digit year",
+                self.year_min
+            ));
         }
         if self.year_max != 0 && (self.year_max < self.year_min || self.year_max > 9999) {
             errors.push(format!(
@@ -144,15 +163,25 @@ pub struct BookId {
 impl fmt::Display for BookId {
     /// The canonical key used by the journal: `LOCALITY/TYPE.YEAR.NN`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}/{}.{}.{:02}", self.locality, self.register, self.year, self.number)
+        write!(
+            f,
+            "{}/{}.{}.{:02}",
+            self.locality, self.register, self.year, self.number
+        )
     }
 }
 
 /// Why a book ID or a name part was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BookIdError {
-    #[error("\"{input}\" does not match the book name pattern \"{template}\" (for example {example})")]
-    Pattern { input: String, template: String, example: String },
+    #[error(
+        "\"{input}\" does not match the book name pattern \"{template}\" (for example {example})"
+    )]
+    Pattern {
+        input: String,
+        template: String,
+        example: String,
+    },
     #[error("unknown register type \"{code}\"; known: {known}")]
     UnknownType { code: String, known: String },
     #[error("year {year} is outside {min}..{max}")]
@@ -160,12 +189,22 @@ pub enum BookIdError {
     #[error("book number \"{number}\" must be between 1 and {max}")]
     Number { number: String, max: u32 },
     #[error("{what} \"{value}\" {problem}")]
-    Unsafe { what: &'static str, value: String, problem: &'static str },
+    Unsafe {
+        what: &'static str,
+        value: String,
+        problem: &'static str,
+    },
 }
 
 /// Refuses text that could escape the archive or confuse a file system.
 pub fn check_name_part(what: &'static str, value: &str) -> Result<(), BookIdError> {
-    let bad = |problem| Err(BookIdError::Unsafe { what, value: value.escape_debug().to_string(), problem });
+    let bad = |problem| {
+        Err(BookIdError::Unsafe {
+            what,
+            value: value.escape_debug().to_string(),
+            problem,
+        })
+    };
     if value.is_empty() {
         return bad("is empty");
     }
@@ -181,8 +220,13 @@ pub fn check_name_part(what: &'static str, value: &str) -> Result<(), BookIdErro
     if value.chars().any(char::is_control) {
         return bad("contains a control character");
     }
-    if value.chars().any(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*')) {
-        return bad("contains one of < > : \" | ? * which Windows and many receiving systems refuse");
+    if value
+        .chars()
+        .any(|c| matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*'))
+    {
+        return bad(
+            "contains one of < > : \" | ? * which Windows and many receiving systems refuse",
+        );
     }
     if value.starts_with('.') || value.starts_with('-') {
         return bad("starts with '.' or '-'");
@@ -217,9 +261,17 @@ const FOLDER_FIELDS: &[&str] = &["type", "year", "book", "locality", "book_id"];
 
 impl Naming {
     /// Validates the templates; problems are reported as `naming.KEY: ...`.
-    pub fn new(cfg: &NamingConfig, registers: &Registers, books: &BooksConfig) -> Result<Naming, Vec<String>> {
+    pub fn new(
+        cfg: &NamingConfig,
+        registers: &Registers,
+        books: &BooksConfig,
+    ) -> Result<Naming, Vec<String>> {
         let mut errors = Vec::new();
-        let mut parse = |key: &str, text: &str, fields: &[&str], required: &[&str], folder: bool| {
+        let mut parse = |key: &str,
+                         text: &str,
+                         fields: &[&str],
+                         required: &[&str],
+                         folder: bool| {
             let t = Template::parse(text, fields).map_err(|e| format!("naming.{key}: {e}"));
             let t = match t {
                 Ok(t) => t,
@@ -230,35 +282,53 @@ impl Naming {
             };
             for r in required {
                 if !t.has(r) {
-                    errors.push(format!("naming.{key}: \"{text}\" must use {{{r}}}, or names would collide"));
+                    errors.push(format!(
+                        "naming.{key}: \"{text}\" must use {{{r}}}, or names would collide"
+                    ));
                 }
             }
             let lits: String = t.literals().collect();
-            if t.literals().any(|l| l.contains("..")) || lits.contains('\\') || lits.chars().any(char::is_control) || (!folder && lits.contains('/')) {
-                errors.push(format!("naming.{key}: \"{text}\" has a path separator, \"..\" or a control character"));
+            if t.literals().any(|l| l.contains(".."))
+                || lits.contains('\\')
+                || lits.chars().any(char::is_control)
+                || (!folder && lits.contains('/'))
+            {
+                errors.push(format!(
+                    "naming.{key}: \"{text}\" has a path separator, \"..\" or a control character"
+                ));
             }
             if folder && text.split('/').any(|part| part.is_empty() || part == ".") {
-                errors.push(format!("naming.{key}: \"{text}\" has an empty or \".\" folder level"));
+                errors.push(format!(
+                    "naming.{key}: \"{text}\" has an empty or \".\" folder level"
+                ));
             }
             if folder && (text.starts_with('/') || text.ends_with('/')) {
                 errors.push(format!("naming.{key}: \"{text}\" must be relative to the archive root, without leading or trailing '/'"));
             }
             Some(t)
         };
-        let book = parse("book", &cfg.book, BOOK_FIELDS, &["type", "year", "book"], false);
+        let book = parse(
+            "book",
+            &cfg.book,
+            BOOK_FIELDS,
+            &["type", "year", "book"],
+            false,
+        );
         let case_pdf = parse("case_pdf", &cfg.case_pdf, CASE_FIELDS, &["case"], false);
         let page = parse("page", &cfg.page, PAGE_FIELDS, &["page", "ext"], false);
         let folder = parse("folder", &cfg.folder, FOLDER_FIELDS, &[], true);
         match (book, case_pdf, page, folder) {
-            (Some(book), Some(case_pdf), Some(page), Some(folder)) if errors.is_empty() => Ok(Naming {
-                book,
-                case_pdf,
-                page,
-                folder,
-                ascii: cfg.ascii_names,
-                registers: registers.clone(),
-                books: books.clone(),
-            }),
+            (Some(book), Some(case_pdf), Some(page), Some(folder)) if errors.is_empty() => {
+                Ok(Naming {
+                    book,
+                    case_pdf,
+                    page,
+                    folder,
+                    ascii: cfg.ascii_names,
+                    registers: registers.clone(),
+                    books: books.clone(),
+                })
+            }
             _ => Err(errors),
         }
     }
@@ -268,21 +338,48 @@ impl Naming {
     }
 
     /// Builds a book ID from parts, validating each one.
-    pub fn book_id(&self, register: &str, year: u16, number: u32, locality: &str) -> Result<BookId, BookIdError> {
+    pub fn book_id(
+        &self,
+        register: &str,
+        year: u16,
+        number: u32,
+        locality: &str,
+    ) -> Result<BookId, BookIdError> {
         let locality: String = locality.trim().nfc().collect();
         check_name_part("locality", &locality)?;
-        let register = self.registers.lookup(register.trim()).ok_or_else(|| BookIdError::UnknownType {
-            code: register.to_string(),
-            known: self.registers.0.keys().cloned().collect::<Vec<_>>().join(", "),
-        })?;
+        let register =
+            self.registers
+                .lookup(register.trim())
+                .ok_or_else(|| BookIdError::UnknownType {
+                    code: register.to_string(),
+                    known: self
+                        .registers
+                        .0
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                })?;
         let (min, max) = (self.books.year_min, self.books.year_max());
         if !(min..=max).contains(&year) {
-            return Err(BookIdError::Year { year: year.to_string(), min, max });
+            return Err(BookIdError::Year {
+                year: year.to_string(),
+                min,
+                max,
+            });
         }
         if number == 0 || number > self.books.number_max {
-            return Err(BookIdError::Number { number: number.to_string(), max: self.books.number_max });
+            return Err(BookIdError::Number {
+                number: number.to_string(),
+                max: self.books.number_max,
+            });
         }
-        Ok(BookId { register: register.to_string(), year, number, locality })
+        Ok(BookId {
+            register: register.to_string(),
+            year,
+            number,
+            locality,
+        })
     }
 
     /// Parses a book name such as `KS.2010.01` (per `naming.book`). The
@@ -313,7 +410,13 @@ impl Naming {
                     if self.registers.lookup(code).is_none() {
                         return Err(BookIdError::UnknownType {
                             code: code.clone(),
-                            known: self.registers.0.keys().cloned().collect::<Vec<_>>().join(", "),
+                            known: self
+                                .registers
+                                .0
+                                .keys()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join(", "),
                         });
                     }
                 }
@@ -327,14 +430,23 @@ impl Naming {
             max: self.books.year_max(),
         })?;
         let number_text = &found["book"];
-        let number: u32 = number_text
-            .parse()
-            .map_err(|_| BookIdError::Number { number: number_text.clone(), max: self.books.number_max })?;
-        let locality = found.get("locality").map(String::as_str).unwrap_or(default_locality);
+        let number: u32 = number_text.parse().map_err(|_| BookIdError::Number {
+            number: number_text.clone(),
+            max: self.books.number_max,
+        })?;
+        let locality = found
+            .get("locality")
+            .map(String::as_str)
+            .unwrap_or(default_locality);
         self.book_id(&found["type"], year, number, locality)
     }
 
-    fn fields<'a>(&self, id: &'a BookId, register: &'a str, locality: &'a str) -> impl Fn(&str) -> Value<'a> + 'a {
+    fn fields<'a>(
+        &self,
+        id: &'a BookId,
+        register: &'a str,
+        locality: &'a str,
+    ) -> impl Fn(&str) -> Value<'a> + 'a {
         let (year, number) = (id.year, id.number);
         move |f: &str| match f {
             "type" => Value::Text(register),
@@ -346,7 +458,8 @@ impl Naming {
 
     /// The book's display name, e.g. `TĐCC.2010.01` (never folded).
     pub fn render_book(&self, id: &BookId) -> String {
-        self.book.render(self.fields(id, &id.register, &id.locality))
+        self.book
+            .render(self.fields(id, &id.register, &id.locality))
     }
 
     /// Folds a rendered file or folder name when `ascii_names` is on.
@@ -362,7 +475,13 @@ impl Naming {
     pub fn book_dir(&self, id: &BookId) -> PathBuf {
         let book_id = self.render_book(id);
         let base = self.fields(id, &id.register, &id.locality);
-        let rendered = self.folder.render(|f| if f == "book_id" { Value::Text(&book_id) } else { base(f) });
+        let rendered = self.folder.render(|f| {
+            if f == "book_id" {
+                Value::Text(&book_id)
+            } else {
+                base(f)
+            }
+        });
         PathBuf::from(self.file_text(rendered))
     }
 
@@ -379,7 +498,13 @@ impl Naming {
     /// File name of case `case` (1-based) of the book.
     pub fn case_file(&self, id: &BookId, case: u32) -> String {
         let base = self.fields(id, &id.register, &id.locality);
-        self.file_text(self.case_pdf.render(|f| if f == "case" { Value::Number(case as u64) } else { base(f) }))
+        self.file_text(self.case_pdf.render(|f| {
+            if f == "case" {
+                Value::Number(case as u64)
+            } else {
+                base(f)
+            }
+        }))
     }
 }
 
@@ -395,7 +520,15 @@ mod tests {
     fn default_names_round_trip() {
         let n = naming(NamingConfig::default());
         let id = n.parse_book("KS.2010.01", "Đông Hà").unwrap();
-        assert_eq!(id, BookId { register: "KS".into(), year: 2010, number: 1, locality: "Đông Hà".into() });
+        assert_eq!(
+            id,
+            BookId {
+                register: "KS".into(),
+                year: 2010,
+                number: 1,
+                locality: "Đông Hà".into()
+            }
+        );
         assert_eq!(n.render_book(&id), "KS.2010.01");
         assert_eq!(n.parse_book(&n.render_book(&id), "Đông Hà").unwrap(), id);
         assert_eq!(n.book_dir(&id), PathBuf::from("Đông Hà/KS/2010/KS.2010.01"));
@@ -408,7 +541,10 @@ mod tests {
         let n = naming(NamingConfig::default());
         let id = n.parse_book("TĐCC.1999.12", "Đông Hà").unwrap();
         assert_eq!(id.register, "TĐCC");
-        assert_eq!(n.book_dir(&id), PathBuf::from("Đông Hà/TĐCC/1999/TĐCC.1999.12"));
+        assert_eq!(
+            n.book_dir(&id),
+            PathBuf::from("Đông Hà/TĐCC/1999/TĐCC.1999.12")
+        );
         // Decomposed input (as macOS writes it) is the same book.
         let nfd: String = "TĐCC.1999.12".nfd().collect();
         assert_eq!(n.parse_book(&nfd, "Đông Hà").unwrap(), id);
@@ -419,19 +555,36 @@ mod tests {
 
     #[test]
     fn ascii_folding_applies_to_file_names_only() {
-        let n = naming(NamingConfig { ascii_names: true, ..NamingConfig::default() });
+        let n = naming(NamingConfig {
+            ascii_names: true,
+            ..NamingConfig::default()
+        });
         let id = n.parse_book("TĐCC.1999.12", "Đông Hà").unwrap();
         assert_eq!(n.render_book(&id), "TĐCC.1999.12");
-        assert_eq!(n.book_dir(&id), PathBuf::from("Dong Ha/TDCC/1999/TDCC.1999.12"));
+        assert_eq!(
+            n.book_dir(&id),
+            PathBuf::from("Dong Ha/TDCC/1999/TDCC.1999.12")
+        );
         assert_eq!(n.page_file(&id, 1, "tif"), "TDCC.1999.12.p0001.tif");
         assert_eq!(n.case_file(&id, 1), "TDCC.1999.12.001.pdf");
     }
 
     #[test]
     fn custom_template_with_locality_round_trips() {
-        let n = naming(NamingConfig { book: "{locality}_{type}-{year}-{book:03}".into(), ..NamingConfig::default() });
+        let n = naming(NamingConfig {
+            book: "{locality}_{type}-{year}-{book:03}".into(),
+            ..NamingConfig::default()
+        });
         let id = n.parse_book("Đông Hà_KH-1987-004", "ignored").unwrap();
-        assert_eq!((id.locality.as_str(), id.register.as_str(), id.year, id.number), ("Đông Hà", "KH", 1987, 4));
+        assert_eq!(
+            (
+                id.locality.as_str(),
+                id.register.as_str(),
+                id.year,
+                id.number
+            ),
+            ("Đông Hà", "KH", 1987, 4)
+        );
         assert_eq!(n.render_book(&id), "Đông Hà_KH-1987-004");
     }
 
@@ -459,16 +612,35 @@ mod tests {
 
     #[test]
     fn bad_templates_and_codes_are_config_errors() {
-        let bad = NamingConfig { page: "{type}.{year}.p{page}".into(), folder: "../{type}".into(), ..NamingConfig::default() };
+        let bad = NamingConfig {
+            page: "{type}.{year}.p{page}".into(),
+            folder: "../{type}".into(),
+            ..NamingConfig::default()
+        };
         let errs = Naming::new(&bad, &Registers::default(), &BooksConfig::default()).unwrap_err();
-        assert!(errs.iter().any(|e| e.starts_with("naming.page:") && e.contains("{ext}")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("naming.folder:") && e.contains("..")), "{errs:?}");
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("naming.page:") && e.contains("{ext}")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("naming.folder:") && e.contains("..")),
+            "{errs:?}"
+        );
         let mut regs = Registers::default();
         regs.0.insert("K/S".into(), "x".into());
         regs.0.insert("ks".into(), "x".into());
         let mut errs = Vec::new();
         regs.validate(&mut errs);
-        assert!(errs.iter().any(|e| e.starts_with("registers.K/S:")), "{errs:?}");
-        assert!(errs.iter().any(|e| e.starts_with("registers.ks:") && e.contains("upper case")), "{errs:?}");
+        assert!(
+            errs.iter().any(|e| e.starts_with("registers.K/S:")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("registers.ks:") && e.contains("upper case")),
+            "{errs:?}"
+        );
     }
 }

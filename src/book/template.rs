@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 pub enum Segment {
     Literal(String),
     /// A field, with a minimum width for zero padding (numbers only).
-    Field { name: String, width: usize },
+    Field {
+        name: String,
+        width: usize,
+    },
 }
 
 /// A parsed template.
@@ -56,12 +59,18 @@ impl Template {
                         }
                     };
                     if !allowed.contains(&name) {
-                        return Err(format!("unknown field {{{name}}}; this template may use {}", field_list(allowed)));
+                        return Err(format!(
+                            "unknown field {{{name}}}; this template may use {}",
+                            field_list(allowed)
+                        ));
                     }
                     if !literal.is_empty() {
                         segments.push(Segment::Literal(std::mem::take(&mut literal)));
                     }
-                    segments.push(Segment::Field { name: name.to_string(), width });
+                    segments.push(Segment::Field {
+                        name: name.to_string(),
+                        width,
+                    });
                 }
                 '}' => return Err(format!("stray '}}' in \"{text}\"")),
                 c => literal.push(c),
@@ -70,12 +79,17 @@ impl Template {
         if !literal.is_empty() {
             segments.push(Segment::Literal(literal));
         }
-        Ok(Template { source: text.to_string(), segments })
+        Ok(Template {
+            source: text.to_string(),
+            segments,
+        })
     }
 
     /// Whether the template uses field `name`.
     pub fn has(&self, name: &str) -> bool {
-        self.segments.iter().any(|s| matches!(s, Segment::Field { name: n, .. } if n == name))
+        self.segments
+            .iter()
+            .any(|s| matches!(s, Segment::Field { name: n, .. } if n == name))
     }
 
     /// The literal text of the template.
@@ -119,7 +133,11 @@ impl Template {
 }
 
 fn field_list(allowed: &[&str]) -> String {
-    allowed.iter().map(|a| format!("{{{a}}}")).collect::<Vec<_>>().join(", ")
+    allowed
+        .iter()
+        .map(|a| format!("{{{a}}}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Backtracking matcher: tries every split a field could take.
@@ -129,22 +147,39 @@ fn match_from(
     choices: &dyn Fn(&str) -> Option<Vec<String>>,
     captures: &mut BTreeMap<String, String>,
 ) -> bool {
-    let Some((first, rest)) = segments.split_first() else { return text.is_empty() };
+    let Some((first, rest)) = segments.split_first() else {
+        return text.is_empty();
+    };
     match first {
-        Segment::Literal(l) => text.strip_prefix(l.as_str()).is_some_and(|t| match_from(rest, t, choices, captures)),
+        Segment::Literal(l) => text
+            .strip_prefix(l.as_str())
+            .is_some_and(|t| match_from(rest, t, choices, captures)),
         Segment::Field { name, .. } => {
             let candidates: Vec<usize> = match choices(name) {
-                Some(values) => values.iter().filter(|v| text.starts_with(v.as_str())).map(|v| v.len()).collect(),
+                Some(values) => values
+                    .iter()
+                    .filter(|v| text.starts_with(v.as_str()))
+                    .map(|v| v.len())
+                    .collect(),
                 // A year is always four digits; other numbers take any length.
                 None if name == "year" => {
                     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
-                    if digits >= 4 { vec![4] } else { vec![] }
+                    if digits >= 4 {
+                        vec![4]
+                    } else {
+                        vec![]
+                    }
                 }
                 None if is_number_field(name) => {
                     let digits = text.bytes().take_while(u8::is_ascii_digit).count();
                     (1..=digits).rev().collect()
                 }
-                None => text.char_indices().skip(1).map(|(i, _)| i).chain([text.len()]).collect(),
+                None => text
+                    .char_indices()
+                    .skip(1)
+                    .map(|(i, _)| i)
+                    .chain([text.len()])
+                    .collect(),
             };
             for len in candidates {
                 if len == 0 {
@@ -191,10 +226,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_templates_with_reasons() {
-        assert!(Template::parse("{type}.{nam}", BOOK).unwrap_err().contains("unknown field {nam}"));
-        assert!(Template::parse("{type", BOOK).unwrap_err().contains("unclosed"));
-        assert!(Template::parse("type}", BOOK).unwrap_err().contains("stray"));
-        assert!(Template::parse("{book:x2}", BOOK).unwrap_err().contains("bad width"));
+        assert!(Template::parse("{type}.{nam}", BOOK)
+            .unwrap_err()
+            .contains("unknown field {nam}"));
+        assert!(Template::parse("{type", BOOK)
+            .unwrap_err()
+            .contains("unclosed"));
+        assert!(Template::parse("type}", BOOK)
+            .unwrap_err()
+            .contains("stray"));
+        assert!(Template::parse("{book:x2}", BOOK)
+            .unwrap_err()
+            .contains("bad width"));
     }
 
     #[test]
