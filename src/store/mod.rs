@@ -1,1 +1,8 @@
-//! placeholder
+//! Durable state: the SQLite journal, the spool of raw pages, and atomic
+//! filing into the archive. Nothing here decodes or processes images.
+
+pub mod filing;
+pub mod journal;
+pub mod spool;
+
+pub use journal::{Journal, JournalError, PageRow, PageState};

@@ -1,0 +1,507 @@
+//! The journal: one SQLite file in the state folder, the source of truth for
+//! books, pages, cases and events. Every state change is one transaction
+//! that also records an event, so reports and recovery read the same facts.
+//!
+//! Must never hold a transaction open across image work or file I/O other
+//! than its own database.
+
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+
+use crate::book::BookId;
+
+/// Versioned schema: entry N moves the journal from version N to N+1.
+const MIGRATIONS: &[&str] = &[
+    // 1: books, pages, cases, events.
+    "CREATE TABLE books (
+        id INTEGER PRIMARY KEY,
+        register TEXT NOT NULL,
+        year INTEGER NOT NULL,
+        number INTEGER NOT NULL,
+        locality TEXT NOT NULL,
+        name TEXT NOT NULL,
+        pages_per_case INTEGER,
+        state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'finished')),
+        created_at INTEGER NOT NULL,
+        finished_at INTEGER,
+        UNIQUE (locality, register, year, number)
+    );
+    CREATE TABLE pages (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id),
+        seq INTEGER,
+        source TEXT NOT NULL,
+        source_sha256 TEXT NOT NULL,
+        frame INTEGER NOT NULL DEFAULT 0,
+        spool_path TEXT,
+        state TEXT NOT NULL CHECK (state IN ('spooled', 'processed', 'filed', 'quarantined')),
+        archive_path TEXT,
+        sha256 TEXT,
+        bytes INTEGER,
+        reason TEXT,
+        report TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX pages_seq ON pages(book_id, seq) WHERE seq IS NOT NULL;
+    CREATE UNIQUE INDEX pages_content ON pages(book_id, source_sha256, frame) WHERE state != 'quarantined';
+    CREATE INDEX pages_state ON pages(state);
+    CREATE TABLE cases (
+        id INTEGER PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id),
+        number INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        last_seq INTEGER NOT NULL,
+        file TEXT,
+        UNIQUE (book_id, number)
+    );
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        book_id INTEGER,
+        page_id INTEGER,
+        detail TEXT NOT NULL DEFAULT ''
+    );
+    CREATE INDEX events_at ON events(at);",
+];
+
+/// Where a page is on its way to the archive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PageState {
+    /// Raw bytes are in the spool; nothing else is done yet.
+    Spooled,
+    /// The pipeline ran; the result is not yet in the archive.
+    Processed,
+    /// In the archive under its final name.
+    Filed,
+    /// Could not be processed; the reason is recorded.
+    Quarantined,
+}
+
+impl PageState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PageState::Spooled => "spooled",
+            PageState::Processed => "processed",
+            PageState::Filed => "filed",
+            PageState::Quarantined => "quarantined",
+        }
+    }
+
+    fn parse(s: &str) -> Option<PageState> {
+        [PageState::Spooled, PageState::Processed, PageState::Filed, PageState::Quarantined]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+
+    /// The states a page may move to this one from.
+    fn allowed_from(self) -> &'static [&'static str] {
+        match self {
+            PageState::Spooled => &["quarantined"],
+            PageState::Processed => &["spooled", "filed"],
+            PageState::Filed => &["processed"],
+            PageState::Quarantined => &["spooled", "processed"],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal database: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("the journal was written by a newer sohoa (schema {found}, this program knows {known}); upgrade sohoa")]
+    TooNew { found: i64, known: i64 },
+    #[error("page {page} cannot go from {from} to {to}")]
+    Transition { page: i64, from: String, to: &'static str },
+    #[error("no page {0} in the journal")]
+    NoPage(i64),
+    #[error("book {0} is finished; reopen it before adding pages")]
+    BookFinished(String),
+}
+
+type Result<T> = std::result::Result<T, JournalError>;
+
+/// One page as the journal knows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PageRow {
+    pub id: i64,
+    pub book_id: i64,
+    pub seq: Option<u32>,
+    pub source: String,
+    pub source_sha256: String,
+    pub frame: u32,
+    pub spool_path: Option<String>,
+    pub state: PageState,
+    pub archive_path: Option<String>,
+    pub sha256: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A book row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BookRow {
+    pub id: i64,
+    pub book: BookId,
+    pub name: String,
+    pub finished: bool,
+}
+
+/// What adding a source file's pages did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Added {
+    /// New pages, with their ids and page numbers.
+    Pages(Vec<(i64, u32)>),
+    /// The same content is already in the book as these page numbers.
+    Duplicate(Vec<u32>),
+}
+
+pub struct Journal {
+    conn: Connection,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+const PAGE_COLUMNS: &str =
+    "id, book_id, seq, source, source_sha256, frame, spool_path, state, archive_path, sha256, reason";
+
+fn page_row(r: &rusqlite::Row) -> rusqlite::Result<PageRow> {
+    let state: String = r.get(7)?;
+    Ok(PageRow {
+        id: r.get(0)?,
+        book_id: r.get(1)?,
+        seq: r.get(2)?,
+        source: r.get(3)?,
+        source_sha256: r.get(4)?,
+        frame: r.get(5)?,
+        spool_path: r.get(6)?,
+        state: PageState::parse(&state).ok_or(rusqlite::Error::InvalidColumnType(
+            7,
+            "state".into(),
+            rusqlite::types::Type::Text,
+        ))?,
+        archive_path: r.get(8)?,
+        sha256: r.get(9)?,
+        reason: r.get(10)?,
+    })
+}
+
+fn event(tx: &Transaction, kind: &str, book: Option<i64>, page: Option<i64>, detail: &str) -> Result<()> {
+    tx.execute(
+        "INSERT INTO events (at, kind, book_id, page_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![now(), kind, book, page, detail],
+    )?;
+    Ok(())
+}
+
+impl Journal {
+    /// Opens (creating if needed) and migrates the journal at `path`.
+    pub fn open(path: &Path) -> Result<Journal> {
+        let conn = Connection::open(path)?;
+        Journal::setup(conn)
+    }
+
+    /// A journal in memory, for tests and `inspect`-like tools.
+    pub fn in_memory() -> Result<Journal> {
+        Journal::setup(Connection::open_in_memory()?)
+    }
+
+    fn setup(mut conn: Connection) -> Result<Journal> {
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let known = MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(JournalError::TooNew { found: version, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+        }
+        Ok(Journal { conn })
+    }
+
+    /// The schema version in force.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// The book's row, created on first use.
+    pub fn ensure_book(&mut self, id: &BookId, name: &str) -> Result<BookRow> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let found: Option<(i64, String)> = tx
+            .query_row(
+                "SELECT id, state FROM books WHERE locality = ?1 AND register = ?2 AND year = ?3 AND number = ?4",
+                params![id.locality, id.register, id.year, id.number],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let row = match found {
+            Some((rowid, state)) => BookRow { id: rowid, book: id.clone(), name: name.into(), finished: state == "finished" },
+            None => {
+                tx.execute(
+                    "INSERT INTO books (register, year, number, locality, name, pages_per_case, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6)",
+                    params![id.register, id.year, id.number, id.locality, name, now()],
+                )?;
+                let rowid = tx.last_insert_rowid();
+                event(&tx, "book_created", Some(rowid), None, &id.to_string())?;
+                BookRow { id: rowid, book: id.clone(), name: name.into(), finished: false }
+            }
+        };
+        tx.commit()?;
+        Ok(row)
+    }
+
+    /// Adds the `frames` pages of one spooled source file to the end of the
+    /// book, in one transaction; recognises content already in the book.
+    pub fn add_pages(
+        &mut self,
+        book: &BookRow,
+        source: &str,
+        source_sha256: &str,
+        spool_path: &str,
+        frames: u32,
+    ) -> Result<Added> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state: String = tx.query_row("SELECT state FROM books WHERE id = ?1", [book.id], |r| r.get(0))?;
+        if state == "finished" {
+            return Err(JournalError::BookFinished(book.name.clone()));
+        }
+        let existing: Vec<u32> = tx
+            .prepare(
+                "SELECT seq FROM pages WHERE book_id = ?1 AND source_sha256 = ?2 AND state != 'quarantined'
+                 AND seq IS NOT NULL ORDER BY seq",
+            )?
+            .query_map(params![book.id, source_sha256], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        if !existing.is_empty() {
+            event(&tx, "duplicate", Some(book.id), None, &format!("{source} = pages {existing:?}"))?;
+            tx.commit()?;
+            return Ok(Added::Duplicate(existing));
+        }
+        let last: u32 =
+            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM pages WHERE book_id = ?1", [book.id], |r| r.get(0))?;
+        let mut added = Vec::new();
+        for frame in 0..frames {
+            let seq = last + 1 + frame;
+            tx.execute(
+                "INSERT INTO pages (book_id, seq, source, source_sha256, frame, spool_path, state, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'spooled', ?7, ?7)",
+                params![book.id, seq, source, source_sha256, frame, spool_path, now()],
+            )?;
+            let id = tx.last_insert_rowid();
+            event(&tx, "spooled", Some(book.id), Some(id), source)?;
+            added.push((id, seq));
+        }
+        tx.commit()?;
+        Ok(Added::Pages(added))
+    }
+
+    /// Records a source file that could not be read at all: no page number,
+    /// state quarantined.
+    pub fn add_quarantined(&mut self, book: &BookRow, source: &str, source_sha256: &str, reason: &str) -> Result<i64> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO pages (book_id, source, source_sha256, state, reason, created_at, updated_at)
+             VALUES (?1, ?2, ?3, 'quarantined', ?4, ?5, ?5)",
+            params![book.id, source, source_sha256, reason, now()],
+        )?;
+        let id = tx.last_insert_rowid();
+        event(&tx, "quarantined", Some(book.id), Some(id), &format!("{source}: {reason}"))?;
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Moves a page to `to`, checking the move is allowed; `set` gives the
+    /// extra columns to write in the same transaction.
+    fn transition(&mut self, page: i64, to: PageState, set: &str, values: &[&dyn rusqlite::ToSql], detail: &str) -> Result<()> {
+        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (from, book): (String, i64) = tx
+            .query_row("SELECT state, book_id FROM pages WHERE id = ?1", [page], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .ok_or(JournalError::NoPage(page))?;
+        if !to.allowed_from().contains(&from.as_str()) {
+            return Err(JournalError::Transition { page, from, to: to.as_str() });
+        }
+        let sql = format!("UPDATE pages SET state = ?1, updated_at = ?2{set} WHERE id = ?3");
+        let (state, at) = (to.as_str(), now());
+        let mut all: Vec<&dyn rusqlite::ToSql> = vec![&state, &at];
+        all.push(&page);
+        all.extend_from_slice(values);
+        tx.execute(&sql, all.as_slice())?;
+        event(&tx, to.as_str(), Some(book), Some(page), detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The pipeline ran: record the result's hash, size and report (JSON).
+    pub fn mark_processed(&mut self, page: i64, sha256: &str, bytes: u64, report: &str) -> Result<()> {
+        self.transition(page, PageState::Processed, ", sha256 = ?4, bytes = ?5, report = ?6, reason = NULL", &[&sha256, &(bytes as i64), &report], "")
+    }
+
+    /// The result is in the archive at `archive_path` (relative to the root).
+    pub fn mark_filed(&mut self, page: i64, archive_path: &str) -> Result<()> {
+        self.transition(page, PageState::Filed, ", archive_path = ?4", &[&archive_path], archive_path)
+    }
+
+    /// The page could not be processed, for `reason`.
+    pub fn mark_quarantined(&mut self, page: i64, reason: &str) -> Result<()> {
+        self.transition(page, PageState::Quarantined, ", reason = ?4", &[&reason], reason)
+    }
+
+    /// A quarantined page is tried again (its raw bytes are still spooled).
+    pub fn mark_retry(&mut self, page: i64) -> Result<()> {
+        self.transition(page, PageState::Spooled, ", reason = NULL", &[], "retry")
+    }
+
+    /// Forgets the spool file of a page once it is filed.
+    pub fn clear_spool(&mut self, page: i64) -> Result<()> {
+        self.conn.execute("UPDATE pages SET spool_path = NULL WHERE id = ?1 AND state = 'filed'", [page])?;
+        Ok(())
+    }
+
+    /// Whether any page not yet filed still needs this spool file.
+    pub fn spool_in_use(&self, spool_path: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM pages WHERE spool_path = ?1 AND state != 'filed')",
+            [spool_path],
+            |r| r.get(0),
+        )?)
+    }
+
+    pub fn page(&self, page: i64) -> Result<PageRow> {
+        self.conn
+            .query_row(&format!("SELECT {PAGE_COLUMNS} FROM pages WHERE id = ?1"), [page], page_row)
+            .optional()?
+            .ok_or(JournalError::NoPage(page))
+    }
+
+    /// Pages still on their way (spooled or processed), oldest first.
+    pub fn unfinished(&self) -> Result<Vec<PageRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {PAGE_COLUMNS} FROM pages WHERE state IN ('spooled', 'processed') ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], page_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// All pages of a book, numbered pages in order, then quarantined files.
+    pub fn pages(&self, book: i64) -> Result<Vec<PageRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {PAGE_COLUMNS} FROM pages WHERE book_id = ?1 ORDER BY seq IS NULL, seq, id"
+        ))?;
+        let rows = stmt.query_map([book], page_row)?.collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The book a page belongs to.
+    pub fn book_of(&self, page: i64) -> Result<BookRow> {
+        self.conn
+            .query_row(
+                "SELECT b.id, b.register, b.year, b.number, b.locality, b.name, b.state
+                 FROM books b JOIN pages p ON p.book_id = b.id WHERE p.id = ?1",
+                [page],
+                |r| {
+                    Ok(BookRow {
+                        id: r.get(0)?,
+                        book: BookId { register: r.get(1)?, year: r.get(2)?, number: r.get(3)?, locality: r.get(4)? },
+                        name: r.get(5)?,
+                        finished: r.get::<_, String>(6)? == "finished",
+                    })
+                },
+            )
+            .optional()?
+            .ok_or(JournalError::NoPage(page))
+    }
+
+    /// Records a free-form event (scanner errors, operator actions).
+    pub fn record(&mut self, kind: &str, book: Option<i64>, page: Option<i64>, detail: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        event(&tx, kind, book, page, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Read access for reports.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book(j: &mut Journal) -> BookRow {
+        let id = BookId { register: "KS".into(), year: 2010, number: 1, locality: "Đông Hà".into() };
+        j.ensure_book(&id, "KS.2010.01").unwrap()
+    }
+
+    #[test]
+    fn pages_walk_spooled_processed_filed() {
+        let mut j = Journal::in_memory().unwrap();
+        let b = book(&mut j);
+        let Added::Pages(pages) = j.add_pages(&b, "a.png", "aa", "spool/aa.png", 2).unwrap() else { panic!() };
+        assert_eq!(pages.iter().map(|p| p.1).collect::<Vec<_>>(), vec![1, 2]);
+        let p = pages[0].0;
+        assert_eq!(j.page(p).unwrap().state, PageState::Spooled);
+        // Filing before processing is refused.
+        assert!(matches!(j.mark_filed(p, "x"), Err(JournalError::Transition { .. })));
+        j.mark_processed(p, "bb", 10, "{}").unwrap();
+        j.mark_filed(p, "KS/p1.jpg").unwrap();
+        let row = j.page(p).unwrap();
+        assert_eq!((row.state, row.archive_path.as_deref()), (PageState::Filed, Some("KS/p1.jpg")));
+        // A filed page cannot be quarantined; the other page can, and retried.
+        assert!(j.mark_quarantined(p, "x").is_err());
+        j.mark_quarantined(pages[1].0, "decoder says no").unwrap();
+        assert_eq!(j.page(pages[1].0).unwrap().reason.as_deref(), Some("decoder says no"));
+        j.mark_retry(pages[1].0).unwrap();
+        assert_eq!(j.unfinished().unwrap().len(), 1);
+        // Every transition left an event.
+        let n: i64 = j.connection().query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 1 + 2 + 1 + 1 + 1 + 1);
+    }
+
+    #[test]
+    fn same_content_is_recognised_not_duplicated() {
+        let mut j = Journal::in_memory().unwrap();
+        let b = book(&mut j);
+        j.add_pages(&b, "a.png", "aa", "s", 1).unwrap();
+        j.add_pages(&b, "b.png", "bb", "s2", 1).unwrap();
+        assert_eq!(j.add_pages(&b, "copy-of-a.png", "aa", "s3", 1).unwrap(), Added::Duplicate(vec![1]));
+        assert_eq!(j.pages(b.id).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn migrations_are_versioned_and_newer_journals_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.sqlite");
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        drop(j);
+        // Reopening runs nothing again.
+        assert!(Journal::open(&path).is_ok());
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        assert!(matches!(Journal::open(&path), Err(JournalError::TooNew { found: 99, .. })));
+    }
+
+    #[test]
+    fn wal_mode_is_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
+        let mode: String = j.connection().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        assert_eq!(mode, "wal");
+    }
+}
