@@ -82,8 +82,22 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
     }
     let format = probe_format(bytes).ok_or(DecodeError::UnknownFormat)?;
     match format {
-        Format::Tiff => decode_tiff(bytes),
+        Format::Tiff => decode_tiff(bytes, None),
         _ => decode_single(bytes, format).map(|f| vec![f]),
+    }
+}
+
+/// Decodes page `index` (0-based) of the file only.
+pub fn decode_frame(bytes: &[u8], index: u32) -> Result<Frame, DecodeError> {
+    if bytes.is_empty() {
+        return Err(DecodeError::Empty);
+    }
+    let format = probe_format(bytes).ok_or(DecodeError::UnknownFormat)?;
+    let missing = || DecodeError::Corrupt { format, detail: format!("page {} is missing", index + 1) };
+    match format {
+        Format::Tiff => decode_tiff(bytes, Some(index))?.pop().ok_or_else(missing),
+        _ if index == 0 => decode_single(bytes, format),
+        _ => Err(missing()),
     }
 }
 
@@ -184,7 +198,8 @@ fn jpeg_dpi(bytes: &[u8]) -> Option<f32> {
     }
 }
 
-fn decode_tiff(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
+/// Decodes every page, or only page `only` when given.
+fn decode_tiff(bytes: &[u8], only: Option<u32>) -> Result<Vec<Frame>, DecodeError> {
     let tiff_err = |e: tiff::TiffError| match e {
         tiff::TiffError::UnsupportedError(u) => DecodeError::Unsupported {
             format: Format::Tiff,
@@ -221,7 +236,7 @@ fn decode_tiff(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
         let data = decoder.read_image().map_err(tiff_err)?;
         let image = tiff_pixels(w, h, color, data, white_is_zero)?;
         frames.push(Frame { image, dpi });
-        if !decoder.more_images() {
+        if only.is_some() || !decoder.more_images() {
             break;
         }
         decoder.next_image().map_err(tiff_err)?;

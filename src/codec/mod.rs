@@ -7,5 +7,5 @@
 pub mod decode;
 pub mod encode;
 
-pub use decode::{decode, probe_format, DecodeError, Format, Frame};
+pub use decode::{decode, decode_frame, probe_format, DecodeError, Format, Frame};
 pub use encode::{encode, Encoded, OutputConfig};
