@@ -1,1 +1,194 @@
-//! placeholder
+//! The service: wires the intake, the processing workers, the page sources
+//! (scanners, watch folder) and the local HTTP API together, and stops them
+//! cleanly on SIGINT or SIGTERM.
+//!
+//! The async runtime only moves work around; every journal call, file write
+//! and pixel operation runs on a blocking thread. The work queue is bounded,
+//! so a fast source waits instead of filling memory.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch, Mutex};
+use tokio::task::JoinSet;
+
+use crate::codec::Frame;
+use crate::config::Config;
+use crate::intake::{Intake, PageOutcome, Submitted};
+use crate::store::journal::BookRow;
+
+/// One page for the workers: its journal id and, when already decoded, its image.
+pub type Work = (i64, Option<Frame>);
+
+/// What sources and the API hold to reach the daemon.
+#[derive(Clone)]
+pub struct Handle {
+    pub intake: Arc<Intake>,
+    work: mpsc::Sender<Work>,
+    shutdown: watch::Receiver<bool>,
+    pub events: tokio::sync::broadcast::Sender<String>,
+}
+
+impl Handle {
+    /// Spools a source file into a book and queues its pages. Waits when
+    /// the workers are behind (backpressure).
+    pub async fn submit(
+        &self,
+        book: BookRow,
+        source: String,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Submitted> {
+        let intake = self.intake.clone();
+        let (submitted, frames) =
+            tokio::task::spawn_blocking(move || intake.submit(&book, &source, &bytes)).await??;
+        if let Submitted::Spooled(pages) = &submitted {
+            for (&(id, _), frame) in pages.iter().zip(
+                frames
+                    .into_iter()
+                    .map(Some)
+                    .chain(std::iter::repeat_with(|| None)),
+            ) {
+                self.work
+                    .send((id, frame))
+                    .await
+                    .map_err(|_| anyhow::anyhow!("the daemon is stopping"))?;
+            }
+        }
+        Ok(submitted)
+    }
+
+    /// Resolves when the daemon is asked to stop.
+    pub async fn stopping(&self) {
+        let mut rx = self.shutdown.clone();
+        let _ = rx.wait_for(|stop| *stop).await;
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.shutdown.borrow()
+    }
+
+    /// Tells live listeners (the operator page) that something happened.
+    pub fn notify(&self, event: impl Into<String>) {
+        let _ = self.events.send(event.into());
+    }
+}
+
+/// Runs the daemon until SIGINT or SIGTERM.
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let threads = cfg.workers.threads();
+    let listen = cfg.server.listen.clone();
+    let intake = tokio::task::spawn_blocking(move || Intake::open(cfg)).await??;
+    let dirs = intake.dirs().clone();
+    tracing::info!(
+        archive = %dirs.archive.display(),
+        watch = %dirs.watch.display(),
+        state = %dirs.state.display(),
+        threads,
+        "sohoa starting"
+    );
+
+    let (work_tx, work_rx) = mpsc::channel::<Work>(threads * 2);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (events, _) = tokio::sync::broadcast::channel(256);
+    let handle = Handle {
+        intake: intake.clone(),
+        work: work_tx,
+        shutdown: stop_rx,
+        events,
+    };
+
+    let mut workers = JoinSet::new();
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    for _ in 0..threads {
+        // Workers hold no `Handle`: the queue closes when the last sender goes.
+        let (rx, intake, events) = (work_rx.clone(), intake.clone(), handle.events.clone());
+        let notify = move |e: String| {
+            let _ = events.send(e);
+        };
+        workers.spawn(async move {
+            loop {
+                let next = rx.lock().await.recv().await;
+                let Some((id, frame)) = next else { break };
+                let intake = intake.clone();
+                match tokio::task::spawn_blocking(move || intake.process(id, frame)).await {
+                    Ok(Ok(PageOutcome::Filed { seq, path, .. })) => {
+                        tracing::info!(page = seq, %path, "filed");
+                        notify(format!("filed {path}"));
+                    }
+                    Ok(Ok(PageOutcome::Quarantined { seq, reason })) => {
+                        tracing::warn!(page = ?seq, %reason, "quarantined");
+                        notify(format!("quarantined {reason}"));
+                    }
+                    // The page stays spooled in the journal; the next start retries it.
+                    Ok(Err(e)) => tracing::error!(page_id = id, error = %e, "page not filed; kept in the spool"),
+                    Err(e) => tracing::error!(page_id = id, error = %e, "page worker failed; kept in the spool"),
+                }
+            }
+        });
+    }
+
+    // Pages a crash or stop left under way go first.
+    let pending = {
+        let intake = intake.clone();
+        tokio::task::spawn_blocking(move || intake.journal().unfinished()).await??
+    };
+    if !pending.is_empty() {
+        tracing::info!(pages = pending.len(), "resuming pages left unfinished");
+    }
+    let recovery = {
+        let handle = handle.clone();
+        tokio::spawn(async move {
+            for page in pending {
+                if handle.work.send((page.id, None)).await.is_err() {
+                    break;
+                }
+            }
+        })
+    };
+
+    let mut services = JoinSet::new();
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("server.listen: cannot listen on {listen}: {e}"))?;
+    println!("sohoa: operator page at http://{}/", listener.local_addr()?);
+    {
+        let handle = handle.clone();
+        services.spawn(async move { crate::api::serve(listener, handle).await });
+    }
+
+    wait_for_signal().await?;
+    tracing::info!("stopping: finishing pages under way");
+    let _ = stop_tx.send(true);
+    recovery.abort();
+    // Sources see `stopping` and return; then the queue closes and drains.
+    let drain = async {
+        while let Some(r) = services.join_next().await {
+            if let Ok(Err(e)) = r {
+                tracing::warn!(error = %e, "service stopped with an error");
+            }
+        }
+        drop(handle);
+        while workers.join_next().await.is_some() {}
+    };
+    if tokio::time::timeout(Duration::from_secs(60), drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "pages still under way after 60 s; they stay spooled and resume at the next start"
+        );
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() -> anyhow::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = int.recv() => tracing::info!("SIGINT received"),
+    }
+    Ok(())
+}

@@ -24,7 +24,10 @@ pub enum IntakeError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error("{what}: {source}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
 }
 
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> IntakeError {
@@ -49,8 +52,15 @@ pub enum Submitted {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PageOutcome {
     /// Filed at this path (relative to the archive root).
-    Filed { seq: u32, path: String, blank: bool },
-    Quarantined { seq: Option<u32>, reason: String },
+    Filed {
+        seq: u32,
+        path: String,
+        blank: bool,
+    },
+    Quarantined {
+        seq: Option<u32>,
+        reason: String,
+    },
 }
 
 pub struct Intake {
@@ -68,12 +78,22 @@ impl Intake {
         let dirs = cfg.prepare_dirs()?;
         let journal = Journal::open(&dirs.journal())
             .map_err(|e| anyhow::anyhow!("{}: {e}", dirs.journal().display()))?;
-        let spool = Spool::new(&dirs.spool()).map_err(|e| anyhow::anyhow!("{}: {e}", dirs.spool().display()))?;
+        let spool = Spool::new(&dirs.spool())
+            .map_err(|e| anyhow::anyhow!("{}: {e}", dirs.spool().display()))?;
         let swept = filing::sweep_temps(&dirs.archive)?;
         if swept > 0 {
-            tracing::warn!(swept, "removed temp files left in the archive by an interrupted run");
+            tracing::warn!(
+                swept,
+                "removed temp files left in the archive by an interrupted run"
+            );
         }
-        Ok(Arc::new(Intake { naming: cfg.naming(), cfg, dirs, spool, journal: Mutex::new(journal) }))
+        Ok(Arc::new(Intake {
+            naming: cfg.naming(),
+            cfg,
+            dirs,
+            spool,
+            journal: Mutex::new(journal),
+        }))
     }
 
     pub fn config(&self) -> &Config {
@@ -104,31 +124,56 @@ impl Intake {
     /// Takes one source file into the book: decodes it to prove it whole,
     /// spools it and commits its pages. Returns the decoded frames so the
     /// caller can process them without decoding again.
-    pub fn submit(&self, book: &BookRow, source: &str, bytes: &[u8]) -> Result<(Submitted, Vec<Frame>)> {
+    pub fn submit(
+        &self,
+        book: &BookRow,
+        source: &str,
+        bytes: &[u8],
+    ) -> Result<(Submitted, Vec<Frame>)> {
         let sha = sha256_hex(bytes);
         let frames = match codec::decode(bytes) {
             Ok(frames) => frames,
             Err(e) => {
                 let reason = e.to_string();
                 let copy = self.quarantine(source, &sha, bytes, &reason)?;
-                self.journal().add_quarantined(book, source, &sha, &reason)?;
+                self.journal()
+                    .add_quarantined(book, source, &sha, &reason)?;
                 return Ok((Submitted::Quarantined { reason, copy }, Vec::new()));
             }
         };
         let ext = codec::probe_format(bytes).map(|f| f.ext()).unwrap_or("bin");
-        let spool_name = self.spool.put(&sha, ext, bytes).map_err(io(format!("spooling {source}")))?;
-        let added = self.journal().add_pages(book, source, &sha, &spool_name, frames.len() as u32)?;
+        let spool_name = self
+            .spool
+            .put(&sha, ext, bytes)
+            .map_err(io(format!("spooling {source}")))?;
+        let added =
+            self.journal()
+                .add_pages(book, source, &sha, &spool_name, frames.len() as u32)?;
         Ok(match added {
             Added::Pages(pages) => (Submitted::Spooled(pages), frames),
-            Added::Duplicate(seqs) => (Submitted::Duplicate(seqs), Vec::new()),
+            Added::Duplicate(seqs) => {
+                if !self.journal().spool_in_use(&spool_name)? {
+                    self.spool
+                        .remove(&spool_name)
+                        .map_err(io(format!("cleaning spool file {spool_name}")))?;
+                }
+                (Submitted::Duplicate(seqs), Vec::new())
+            }
         })
     }
 
     /// Copies unreadable input to quarantine with `NAME.reason.txt`.
     fn quarantine(&self, source: &str, sha: &str, bytes: &[u8], reason: &str) -> Result<PathBuf> {
-        let base = Path::new(source).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let base = Path::new(source)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let base = base.trim_start_matches('.');
-        let mut name = if base.is_empty() { format!("{}.bin", &sha[..12]) } else { base.to_string() };
+        let mut name = if base.is_empty() {
+            format!("{}.bin", &sha[..12])
+        } else {
+            base.to_string()
+        };
         let dir = &self.dirs.quarantine;
         if std::fs::read(dir.join(&name)).is_ok_and(|b| b != bytes) {
             name = format!("{}-{name}", &sha[..12]);
@@ -151,40 +196,78 @@ impl Intake {
         let book = self.journal().book_of(page_id)?;
         let seq = page.seq;
         let spool_name = page.spool_path.clone().unwrap_or_default();
-        let raw = || self.spool.read(&spool_name).map_err(io(format!("reading spooled page {page_id}")));
+        let raw = || {
+            self.spool
+                .read(&spool_name)
+                .map_err(io(format!("reading spooled page {page_id}")))
+        };
         let frame = match frame {
             Some(f) => f,
             None => match codec::decode_frame(&raw()?, page.frame) {
                 Ok(f) => f,
-                Err(e) => return self.quarantine_page(page_id, seq, &page.source, &raw()?, &e.to_string()),
+                Err(e) => {
+                    return self.quarantine_page(
+                        page_id,
+                        seq,
+                        &page.source,
+                        &raw()?,
+                        &e.to_string(),
+                    )
+                }
             },
         };
         let processed = match pipeline::process(frame, &self.cfg.imaging, &self.cfg.output) {
             Ok(p) => p,
-            Err(e) => return self.quarantine_page(page_id, seq, &page.source, &raw()?, &e.to_string()),
+            Err(e) => {
+                return self.quarantine_page(page_id, seq, &page.source, &raw()?, &e.to_string())
+            }
         };
         let Some(seq) = seq else {
-            return Ok(PageOutcome::Quarantined { seq, reason: "page has no number".into() });
+            return Ok(PageOutcome::Quarantined {
+                seq,
+                reason: "page has no number".into(),
+            });
         };
         let bytes = &processed.encoded.bytes;
         let report = serde_json::to_string(&processed.report).unwrap_or_default();
         if page.state == crate::store::PageState::Spooled {
-            self.journal().mark_processed(page_id, &sha256_hex(bytes), bytes.len() as u64, &report)?;
+            self.journal().mark_processed(
+                page_id,
+                &sha256_hex(bytes),
+                bytes.len() as u64,
+                &report,
+            )?;
         }
         let rel_dir = self.naming.book_dir(&book.book);
-        let name = self.naming.page_file(&book.book, seq, processed.encoded.ext);
+        let name = self
+            .naming
+            .page_file(&book.book, seq, processed.encoded.ext);
         filing::file_atomic(&self.dirs.archive.join(&rel_dir), &name, bytes)
             .map_err(io(format!("filing page {seq} of {}", book.name)))?;
         let rel = rel_dir.join(&name).to_string_lossy().into_owned();
         self.journal().mark_filed(page_id, &rel)?;
         self.release_spool(page_id, &spool_name)?;
-        Ok(PageOutcome::Filed { seq, path: rel, blank: processed.report.blank })
+        Ok(PageOutcome::Filed {
+            seq,
+            path: rel,
+            blank: processed.report.blank,
+        })
     }
 
-    fn quarantine_page(&self, page_id: i64, seq: Option<u32>, source: &str, raw: &[u8], reason: &str) -> Result<PageOutcome> {
+    fn quarantine_page(
+        &self,
+        page_id: i64,
+        seq: Option<u32>,
+        source: &str,
+        raw: &[u8],
+        reason: &str,
+    ) -> Result<PageOutcome> {
         self.quarantine(source, &sha256_hex(raw), raw, reason)?;
         self.journal().mark_quarantined(page_id, reason)?;
-        Ok(PageOutcome::Quarantined { seq, reason: reason.to_string() })
+        Ok(PageOutcome::Quarantined {
+            seq,
+            reason: reason.to_string(),
+        })
     }
 
     /// Deletes a spool file once no unfiled page needs it.
@@ -192,13 +275,19 @@ impl Intake {
         let mut j = self.journal();
         j.clear_spool(page_id)?;
         if !spool_name.is_empty() && !j.spool_in_use(spool_name)? {
-            self.spool.remove(spool_name).map_err(io(format!("cleaning spool file {spool_name}")))?;
+            self.spool
+                .remove(spool_name)
+                .map_err(io(format!("cleaning spool file {spool_name}")))?;
         }
         Ok(())
     }
 
     /// Processes the given pages on `threads` workers.
-    pub fn process_many(&self, pages: Vec<(i64, Option<Frame>)>, threads: usize) -> Vec<(i64, Result<PageOutcome>)> {
+    pub fn process_many(
+        &self,
+        pages: Vec<(i64, Option<Frame>)>,
+        threads: usize,
+    ) -> Vec<(i64, Result<PageOutcome>)> {
         let queue = Mutex::new(pages.into_iter());
         let results = Mutex::new(Vec::new());
         std::thread::scope(|s| {
@@ -207,7 +296,10 @@ impl Intake {
                     let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
                     let Some((id, frame)) = next else { break };
                     let r = self.process(id, frame);
-                    results.lock().unwrap_or_else(|p| p.into_inner()).push((id, r));
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((id, r));
                 });
             }
         });
@@ -220,7 +312,10 @@ impl Intake {
         if !pending.is_empty() {
             tracing::info!(pages = pending.len(), "resuming pages left unfinished");
         }
-        Ok(self.process_many(pending.into_iter().map(|p| (p.id, None)).collect(), self.cfg.workers.threads()))
+        Ok(self.process_many(
+            pending.into_iter().map(|p| (p.id, None)).collect(),
+            self.cfg.workers.threads(),
+        ))
     }
 
     /// Files a list of source files into a book in the given order: one
@@ -240,7 +335,10 @@ impl Intake {
                 s.spawn(|| loop {
                     let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
                     let Ok((id, frame)) = next else { break };
-                    on_event(BatchEvent::Page { page_id: id, outcome: self.process(id, Some(frame)) });
+                    on_event(BatchEvent::Page {
+                        page_id: id,
+                        outcome: self.process(id, Some(frame)),
+                    });
                 });
             }
             let result = (|| {
@@ -249,7 +347,10 @@ impl Intake {
                     let bytes = match std::fs::read(file) {
                         Ok(b) => b,
                         Err(e) => {
-                            on_event(BatchEvent::Unreadable { file: file.clone(), error: e.to_string() });
+                            on_event(BatchEvent::Unreadable {
+                                file: file.clone(),
+                                error: e.to_string(),
+                            });
                             continue;
                         }
                     };
@@ -258,7 +359,10 @@ impl Intake {
                         Submitted::Spooled(p) => p.clone(),
                         _ => Vec::new(),
                     };
-                    on_event(BatchEvent::File { file: file.clone(), submitted });
+                    on_event(BatchEvent::File {
+                        file: file.clone(),
+                        submitted,
+                    });
                     for ((id, _), frame) in pages.into_iter().zip(frames) {
                         if tx.send((id, frame)).is_err() {
                             break;
@@ -276,9 +380,18 @@ impl Intake {
 /// Progress of `run_batch`.
 #[derive(Debug)]
 pub enum BatchEvent {
-    File { file: PathBuf, submitted: Submitted },
-    Unreadable { file: PathBuf, error: String },
-    Page { page_id: i64, outcome: Result<PageOutcome> },
+    File {
+        file: PathBuf,
+        submitted: Submitted,
+    },
+    Unreadable {
+        file: PathBuf,
+        error: String,
+    },
+    Page {
+        page_id: i64,
+        outcome: Result<PageOutcome>,
+    },
 }
 
 /// Sorts names the way people count: p2 before p10.
@@ -297,8 +410,15 @@ fn natural_cmp_folded(a: &str, b: &str) -> std::cmp::Ordering {
             (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
                 let da = a.len() - a.trim_start_matches(|c: char| c.is_ascii_digit()).len();
                 let db = b.len() - b.trim_start_matches(|c: char| c.is_ascii_digit()).len();
-                let (na, nb) = (a[..da].trim_start_matches('0'), b[..db].trim_start_matches('0'));
-                let ord = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb)).then_with(|| da.cmp(&db));
+                let (na, nb) = (
+                    a[..da].trim_start_matches('0'),
+                    b[..db].trim_start_matches('0'),
+                );
+                let ord = na
+                    .len()
+                    .cmp(&nb.len())
+                    .then_with(|| na.cmp(nb))
+                    .then_with(|| da.cmp(&db));
                 if ord != std::cmp::Ordering::Equal {
                     return ord;
                 }
@@ -323,8 +443,27 @@ mod tests {
 
     #[test]
     fn natural_order_counts_like_people() {
-        let mut v = vec!["p10.png", "p2.png", "p1.png", "P3.png", "p02.png", "scan-100.tif", "scan-20.tif"];
+        let mut v = vec![
+            "p10.png",
+            "p2.png",
+            "p1.png",
+            "P3.png",
+            "p02.png",
+            "scan-100.tif",
+            "scan-20.tif",
+        ];
         v.sort_by(|a, b| natural_cmp(a, b));
-        assert_eq!(v, vec!["p1.png", "p2.png", "p02.png", "P3.png", "p10.png", "scan-20.tif", "scan-100.tif"]);
+        assert_eq!(
+            v,
+            vec![
+                "p1.png",
+                "p2.png",
+                "p02.png",
+                "P3.png",
+                "p10.png",
+                "scan-20.tif",
+                "scan-100.tif"
+            ]
+        );
     }
 }

@@ -5,6 +5,7 @@
 //! shared folder for the picture; the module docs say what each part must
 //! never do.
 
+pub mod api;
 pub mod book;
 pub mod capture;
 pub mod codec;

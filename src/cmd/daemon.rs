@@ -1,6 +1,22 @@
-//! sohoa daemon
+//! `sohoa daemon`: the service, on the config file or built-in defaults.
+
 use std::path::Path;
 use std::process::ExitCode;
-pub fn run(_config: Option<&Path>) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+
+use sohoa::config::Config;
+
+pub fn run(config: Option<&Path>) -> anyhow::Result<ExitCode> {
+    super::init_logging();
+    let cfg = Config::load(config)?;
+    if config.is_none() {
+        tracing::info!(
+            "no --config given: running on built-in defaults under ./{}",
+            cfg.paths.data.display()
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(sohoa::daemon::run(cfg))?;
+    Ok(ExitCode::SUCCESS)
 }

@@ -8,3 +8,16 @@ pub mod ingest;
 pub mod process;
 pub mod report;
 pub mod scan;
+
+/// Logs to stderr with tracing: plain text without colours when stderr is
+/// not a terminal (the systemd journal), level from `RUST_LOG` (default info).
+pub fn init_logging() {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .try_init();
+}

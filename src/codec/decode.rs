@@ -93,7 +93,10 @@ pub fn decode_frame(bytes: &[u8], index: u32) -> Result<Frame, DecodeError> {
         return Err(DecodeError::Empty);
     }
     let format = probe_format(bytes).ok_or(DecodeError::UnknownFormat)?;
-    let missing = || DecodeError::Corrupt { format, detail: format!("page {} is missing", index + 1) };
+    let missing = || DecodeError::Corrupt {
+        format,
+        detail: format!("page {} is missing", index + 1),
+    };
     match format {
         Format::Tiff => decode_tiff(bytes, Some(index))?.pop().ok_or_else(missing),
         _ if index == 0 => decode_single(bytes, format),

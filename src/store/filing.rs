@@ -37,7 +37,10 @@ pub fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<TempFile> 
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let temp = dir.join(format!(".{name}.{}-{n}{TEMP_SUFFIX}", std::process::id()));
     let result = (|| {
-        let mut f = OpenOptions::new().write(true).create_new(true).open(&temp)?;
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&temp)?;
         f.write_all(bytes)?;
         f.sync_all()
     })();
@@ -45,7 +48,11 @@ pub fn write_temp(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<TempFile> 
         let _ = fs::remove_file(&temp);
         return Err(e);
     }
-    Ok(TempFile { temp, target: dir.join(name), committed: false })
+    Ok(TempFile {
+        temp,
+        target: dir.join(name),
+        committed: false,
+    })
 }
 
 impl TempFile {
@@ -124,7 +131,9 @@ pub fn sweep_temps(root: &Path) -> io::Result<usize> {
             let name = entry.file_name();
             if kind.is_dir() {
                 stack.push(entry.path());
-            } else if name.to_string_lossy().starts_with('.') && name.to_string_lossy().ends_with(TEMP_SUFFIX) {
+            } else if name.to_string_lossy().starts_with('.')
+                && name.to_string_lossy().ends_with(TEMP_SUFFIX)
+            {
                 fs::remove_file(entry.path())?;
                 removed += 1;
             }
@@ -143,7 +152,10 @@ mod tests {
     use super::*;
 
     fn listing(dir: &Path) -> Vec<String> {
-        let mut v: Vec<String> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        let mut v: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into())
+            .collect();
         v.sort();
         v
     }
@@ -153,7 +165,10 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("Đông Hà/KS/2010");
         assert_eq!(file_atomic(&dir, "p1.jpg", b"one").unwrap(), Filed::Written);
-        assert_eq!(file_atomic(&dir, "p1.jpg", b"one").unwrap(), Filed::AlreadyThere);
+        assert_eq!(
+            file_atomic(&dir, "p1.jpg", b"one").unwrap(),
+            Filed::AlreadyThere
+        );
         assert_eq!(listing(&dir), vec!["p1.jpg"]);
         assert_eq!(file_atomic(&dir, "p1.jpg", b"two").unwrap(), Filed::Written);
         assert_eq!(fs::read(dir.join("p1.jpg")).unwrap(), b"two");
@@ -193,7 +208,11 @@ mod tests {
                 let mut seen = 0;
                 while !stop.load(Ordering::Relaxed) {
                     if let Ok(bytes) = fs::read(dir.join("page.bin")) {
-                        assert!(bytes == a || bytes == b, "saw a partial file of {} bytes", bytes.len());
+                        assert!(
+                            bytes == a || bytes == b,
+                            "saw a partial file of {} bytes",
+                            bytes.len()
+                        );
                         seen += 1;
                     }
                 }

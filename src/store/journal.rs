@@ -93,9 +93,14 @@ impl PageState {
     }
 
     fn parse(s: &str) -> Option<PageState> {
-        [PageState::Spooled, PageState::Processed, PageState::Filed, PageState::Quarantined]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [
+            PageState::Spooled,
+            PageState::Processed,
+            PageState::Filed,
+            PageState::Quarantined,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
 
     /// The states a page may move to this one from.
@@ -116,7 +121,11 @@ pub enum JournalError {
     #[error("the journal was written by a newer sohoa (schema {found}, this program knows {known}); upgrade sohoa")]
     TooNew { found: i64, known: i64 },
     #[error("page {page} cannot go from {from} to {to}")]
-    Transition { page: i64, from: String, to: &'static str },
+    Transition {
+        page: i64,
+        from: String,
+        to: &'static str,
+    },
     #[error("no page {0} in the journal")]
     NoPage(i64),
     #[error("book {0} is finished; reopen it before adding pages")]
@@ -191,7 +200,13 @@ fn page_row(r: &rusqlite::Row) -> rusqlite::Result<PageRow> {
     })
 }
 
-fn event(tx: &Transaction, kind: &str, book: Option<i64>, page: Option<i64>, detail: &str) -> Result<()> {
+fn event(
+    tx: &Transaction,
+    kind: &str,
+    book: Option<i64>,
+    page: Option<i64>,
+    detail: &str,
+) -> Result<()> {
     tx.execute(
         "INSERT INTO events (at, kind, book_id, page_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![now(), kind, book, page, detail],
@@ -219,7 +234,10 @@ impl Journal {
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let known = MIGRATIONS.len() as i64;
         if version > known {
-            return Err(JournalError::TooNew { found: version, known });
+            return Err(JournalError::TooNew {
+                found: version,
+                known,
+            });
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -232,12 +250,16 @@ impl Journal {
 
     /// The schema version in force.
     pub fn schema_version(&self) -> Result<i64> {
-        Ok(self.conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
     /// The book's row, created on first use.
     pub fn ensure_book(&mut self, id: &BookId, name: &str) -> Result<BookRow> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let found: Option<(i64, String)> = tx
             .query_row(
                 "SELECT id, state FROM books WHERE locality = ?1 AND register = ?2 AND year = ?3 AND number = ?4",
@@ -246,7 +268,12 @@ impl Journal {
             )
             .optional()?;
         let row = match found {
-            Some((rowid, state)) => BookRow { id: rowid, book: id.clone(), name: name.into(), finished: state == "finished" },
+            Some((rowid, state)) => BookRow {
+                id: rowid,
+                book: id.clone(),
+                name: name.into(),
+                finished: state == "finished",
+            },
             None => {
                 tx.execute(
                     "INSERT INTO books (register, year, number, locality, name, pages_per_case, created_at)
@@ -255,7 +282,12 @@ impl Journal {
                 )?;
                 let rowid = tx.last_insert_rowid();
                 event(&tx, "book_created", Some(rowid), None, &id.to_string())?;
-                BookRow { id: rowid, book: id.clone(), name: name.into(), finished: false }
+                BookRow {
+                    id: rowid,
+                    book: id.clone(),
+                    name: name.into(),
+                    finished: false,
+                }
             }
         };
         tx.commit()?;
@@ -272,8 +304,13 @@ impl Journal {
         spool_path: &str,
         frames: u32,
     ) -> Result<Added> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let state: String = tx.query_row("SELECT state FROM books WHERE id = ?1", [book.id], |r| r.get(0))?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let state: String =
+            tx.query_row("SELECT state FROM books WHERE id = ?1", [book.id], |r| {
+                r.get(0)
+            })?;
         if state == "finished" {
             return Err(JournalError::BookFinished(book.name.clone()));
         }
@@ -285,12 +322,21 @@ impl Journal {
             .query_map(params![book.id, source_sha256], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         if !existing.is_empty() {
-            event(&tx, "duplicate", Some(book.id), None, &format!("{source} = pages {existing:?}"))?;
+            event(
+                &tx,
+                "duplicate",
+                Some(book.id),
+                None,
+                &format!("{source} = pages {existing:?}"),
+            )?;
             tx.commit()?;
             return Ok(Added::Duplicate(existing));
         }
-        let last: u32 =
-            tx.query_row("SELECT COALESCE(MAX(seq), 0) FROM pages WHERE book_id = ?1", [book.id], |r| r.get(0))?;
+        let last: u32 = tx.query_row(
+            "SELECT COALESCE(MAX(seq), 0) FROM pages WHERE book_id = ?1",
+            [book.id],
+            |r| r.get(0),
+        )?;
         let mut added = Vec::new();
         for frame in 0..frames {
             let seq = last + 1 + frame;
@@ -309,29 +355,60 @@ impl Journal {
 
     /// Records a source file that could not be read at all: no page number,
     /// state quarantined.
-    pub fn add_quarantined(&mut self, book: &BookRow, source: &str, source_sha256: &str, reason: &str) -> Result<i64> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    pub fn add_quarantined(
+        &mut self,
+        book: &BookRow,
+        source: &str,
+        source_sha256: &str,
+        reason: &str,
+    ) -> Result<i64> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT INTO pages (book_id, source, source_sha256, state, reason, created_at, updated_at)
              VALUES (?1, ?2, ?3, 'quarantined', ?4, ?5, ?5)",
             params![book.id, source, source_sha256, reason, now()],
         )?;
         let id = tx.last_insert_rowid();
-        event(&tx, "quarantined", Some(book.id), Some(id), &format!("{source}: {reason}"))?;
+        event(
+            &tx,
+            "quarantined",
+            Some(book.id),
+            Some(id),
+            &format!("{source}: {reason}"),
+        )?;
         tx.commit()?;
         Ok(id)
     }
 
     /// Moves a page to `to`, checking the move is allowed; `set` gives the
     /// extra columns to write in the same transaction.
-    fn transition(&mut self, page: i64, to: PageState, set: &str, values: &[&dyn rusqlite::ToSql], detail: &str) -> Result<()> {
-        let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    fn transition(
+        &mut self,
+        page: i64,
+        to: PageState,
+        set: &str,
+        values: &[&dyn rusqlite::ToSql],
+        detail: &str,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
         let (from, book): (String, i64) = tx
-            .query_row("SELECT state, book_id FROM pages WHERE id = ?1", [page], |r| Ok((r.get(0)?, r.get(1)?)))
+            .query_row(
+                "SELECT state, book_id FROM pages WHERE id = ?1",
+                [page],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
             .optional()?
             .ok_or(JournalError::NoPage(page))?;
         if !to.allowed_from().contains(&from.as_str()) {
-            return Err(JournalError::Transition { page, from, to: to.as_str() });
+            return Err(JournalError::Transition {
+                page,
+                from,
+                to: to.as_str(),
+            });
         }
         let sql = format!("UPDATE pages SET state = ?1, updated_at = ?2{set} WHERE id = ?3");
         let (state, at) = (to.as_str(), now());
@@ -345,18 +422,42 @@ impl Journal {
     }
 
     /// The pipeline ran: record the result's hash, size and report (JSON).
-    pub fn mark_processed(&mut self, page: i64, sha256: &str, bytes: u64, report: &str) -> Result<()> {
-        self.transition(page, PageState::Processed, ", sha256 = ?4, bytes = ?5, report = ?6, reason = NULL", &[&sha256, &(bytes as i64), &report], "")
+    pub fn mark_processed(
+        &mut self,
+        page: i64,
+        sha256: &str,
+        bytes: u64,
+        report: &str,
+    ) -> Result<()> {
+        self.transition(
+            page,
+            PageState::Processed,
+            ", sha256 = ?4, bytes = ?5, report = ?6, reason = NULL",
+            &[&sha256, &(bytes as i64), &report],
+            "",
+        )
     }
 
     /// The result is in the archive at `archive_path` (relative to the root).
     pub fn mark_filed(&mut self, page: i64, archive_path: &str) -> Result<()> {
-        self.transition(page, PageState::Filed, ", archive_path = ?4", &[&archive_path], archive_path)
+        self.transition(
+            page,
+            PageState::Filed,
+            ", archive_path = ?4",
+            &[&archive_path],
+            archive_path,
+        )
     }
 
     /// The page could not be processed, for `reason`.
     pub fn mark_quarantined(&mut self, page: i64, reason: &str) -> Result<()> {
-        self.transition(page, PageState::Quarantined, ", reason = ?4", &[&reason], reason)
+        self.transition(
+            page,
+            PageState::Quarantined,
+            ", reason = ?4",
+            &[&reason],
+            reason,
+        )
     }
 
     /// A quarantined page is tried again (its raw bytes are still spooled).
@@ -366,7 +467,10 @@ impl Journal {
 
     /// Forgets the spool file of a page once it is filed.
     pub fn clear_spool(&mut self, page: i64) -> Result<()> {
-        self.conn.execute("UPDATE pages SET spool_path = NULL WHERE id = ?1 AND state = 'filed'", [page])?;
+        self.conn.execute(
+            "UPDATE pages SET spool_path = NULL WHERE id = ?1 AND state = 'filed'",
+            [page],
+        )?;
         Ok(())
     }
 
@@ -381,7 +485,11 @@ impl Journal {
 
     pub fn page(&self, page: i64) -> Result<PageRow> {
         self.conn
-            .query_row(&format!("SELECT {PAGE_COLUMNS} FROM pages WHERE id = ?1"), [page], page_row)
+            .query_row(
+                &format!("SELECT {PAGE_COLUMNS} FROM pages WHERE id = ?1"),
+                [page],
+                page_row,
+            )
             .optional()?
             .ok_or(JournalError::NoPage(page))
     }
@@ -391,7 +499,9 @@ impl Journal {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {PAGE_COLUMNS} FROM pages WHERE state IN ('spooled', 'processed') ORDER BY id"
         ))?;
-        let rows = stmt.query_map([], page_row)?.collect::<rusqlite::Result<_>>()?;
+        let rows = stmt
+            .query_map([], page_row)?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
@@ -400,7 +510,9 @@ impl Journal {
         let mut stmt = self.conn.prepare(&format!(
             "SELECT {PAGE_COLUMNS} FROM pages WHERE book_id = ?1 ORDER BY seq IS NULL, seq, id"
         ))?;
-        let rows = stmt.query_map([book], page_row)?.collect::<rusqlite::Result<_>>()?;
+        let rows = stmt
+            .query_map([book], page_row)?
+            .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
     }
 
@@ -414,7 +526,12 @@ impl Journal {
                 |r| {
                     Ok(BookRow {
                         id: r.get(0)?,
-                        book: BookId { register: r.get(1)?, year: r.get(2)?, number: r.get(3)?, locality: r.get(4)? },
+                        book: BookId {
+                            register: r.get(1)?,
+                            year: r.get(2)?,
+                            number: r.get(3)?,
+                            locality: r.get(4)?,
+                        },
                         name: r.get(5)?,
                         finished: r.get::<_, String>(6)? == "finished",
                     })
@@ -425,7 +542,13 @@ impl Journal {
     }
 
     /// Records a free-form event (scanner errors, operator actions).
-    pub fn record(&mut self, kind: &str, book: Option<i64>, page: Option<i64>, detail: &str) -> Result<()> {
+    pub fn record(
+        &mut self,
+        kind: &str,
+        book: Option<i64>,
+        page: Option<i64>,
+        detail: &str,
+    ) -> Result<()> {
         let tx = self.conn.transaction()?;
         event(&tx, kind, book, page, detail)?;
         tx.commit()?;
@@ -443,7 +566,12 @@ mod tests {
     use super::*;
 
     fn book(j: &mut Journal) -> BookRow {
-        let id = BookId { register: "KS".into(), year: 2010, number: 1, locality: "Đông Hà".into() };
+        let id = BookId {
+            register: "KS".into(),
+            year: 2010,
+            number: 1,
+            locality: "Đông Hà".into(),
+        };
         j.ensure_book(&id, "KS.2010.01").unwrap()
     }
 
@@ -451,24 +579,38 @@ mod tests {
     fn pages_walk_spooled_processed_filed() {
         let mut j = Journal::in_memory().unwrap();
         let b = book(&mut j);
-        let Added::Pages(pages) = j.add_pages(&b, "a.png", "aa", "spool/aa.png", 2).unwrap() else { panic!() };
+        let Added::Pages(pages) = j.add_pages(&b, "a.png", "aa", "spool/aa.png", 2).unwrap() else {
+            panic!()
+        };
         assert_eq!(pages.iter().map(|p| p.1).collect::<Vec<_>>(), vec![1, 2]);
         let p = pages[0].0;
         assert_eq!(j.page(p).unwrap().state, PageState::Spooled);
         // Filing before processing is refused.
-        assert!(matches!(j.mark_filed(p, "x"), Err(JournalError::Transition { .. })));
+        assert!(matches!(
+            j.mark_filed(p, "x"),
+            Err(JournalError::Transition { .. })
+        ));
         j.mark_processed(p, "bb", 10, "{}").unwrap();
         j.mark_filed(p, "KS/p1.jpg").unwrap();
         let row = j.page(p).unwrap();
-        assert_eq!((row.state, row.archive_path.as_deref()), (PageState::Filed, Some("KS/p1.jpg")));
+        assert_eq!(
+            (row.state, row.archive_path.as_deref()),
+            (PageState::Filed, Some("KS/p1.jpg"))
+        );
         // A filed page cannot be quarantined; the other page can, and retried.
         assert!(j.mark_quarantined(p, "x").is_err());
         j.mark_quarantined(pages[1].0, "decoder says no").unwrap();
-        assert_eq!(j.page(pages[1].0).unwrap().reason.as_deref(), Some("decoder says no"));
+        assert_eq!(
+            j.page(pages[1].0).unwrap().reason.as_deref(),
+            Some("decoder says no")
+        );
         j.mark_retry(pages[1].0).unwrap();
         assert_eq!(j.unfinished().unwrap().len(), 1);
         // Every transition left an event.
-        let n: i64 = j.connection().query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0)).unwrap();
+        let n: i64 = j
+            .connection()
+            .query_row("SELECT COUNT(*) FROM events", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(n, 1 + 2 + 1 + 1 + 1 + 1);
     }
 
@@ -478,7 +620,10 @@ mod tests {
         let b = book(&mut j);
         j.add_pages(&b, "a.png", "aa", "s", 1).unwrap();
         j.add_pages(&b, "b.png", "bb", "s2", 1).unwrap();
-        assert_eq!(j.add_pages(&b, "copy-of-a.png", "aa", "s3", 1).unwrap(), Added::Duplicate(vec![1]));
+        assert_eq!(
+            j.add_pages(&b, "copy-of-a.png", "aa", "s3", 1).unwrap(),
+            Added::Duplicate(vec![1])
+        );
         assert_eq!(j.pages(b.id).unwrap().len(), 2);
     }
 
@@ -494,14 +639,20 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        assert!(matches!(Journal::open(&path), Err(JournalError::TooNew { found: 99, .. })));
+        assert!(matches!(
+            Journal::open(&path),
+            Err(JournalError::TooNew { found: 99, .. })
+        ));
     }
 
     #[test]
     fn wal_mode_is_on() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(&dir.path().join("j.sqlite")).unwrap();
-        let mode: String = j.connection().pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap();
+        let mode: String = j
+            .connection()
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
         assert_eq!(mode, "wal");
     }
 }

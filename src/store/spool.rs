@@ -25,7 +25,9 @@ impl Spool {
     pub fn new(dir: &Path) -> io::Result<Spool> {
         filing::create_dir_synced(dir)?;
         filing::sweep_temps(dir)?;
-        Ok(Spool { dir: dir.to_path_buf() })
+        Ok(Spool {
+            dir: dir.to_path_buf(),
+        })
     }
 
     /// Stores `bytes` durably; returns the spool name. Storing the same
