@@ -37,7 +37,11 @@ pub fn run(file: &Path) -> anyhow::Result<ExitCode> {
     for (code, name) in &cfg.registers.0 {
         println!("  {code:<6} {name}");
     }
-    let code = cfg.registers.0.keys().next().cloned().unwrap_or_default();
+    let code = if cfg.registers.0.contains_key("KS") {
+        "KS".to_string()
+    } else {
+        cfg.registers.0.keys().next().cloned().unwrap_or_default()
+    };
     match naming.book_id(
         &code,
         cfg.books.year_min.max(2010),
