@@ -66,7 +66,16 @@ const MIGRATIONS: &[&str] = &[
         detail TEXT NOT NULL DEFAULT ''
     );
     CREATE INDEX events_at ON events(at);",
+    // 2: the book each source (the station, a scanner) files into now.
+    "CREATE TABLE current_books (
+        source TEXT PRIMARY KEY,
+        book_id INTEGER NOT NULL REFERENCES books(id),
+        since INTEGER NOT NULL
+    );",
 ];
+
+/// The `current_books` key of the station as a whole (watch folder root).
+pub const STATION: &str = "station";
 
 /// Where a page is on its way to the archive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -169,7 +178,7 @@ pub enum Added {
 }
 
 pub struct Journal {
-    conn: Connection,
+    pub(crate) conn: Connection,
 }
 
 fn now() -> i64 {
@@ -197,6 +206,22 @@ fn page_row(r: &rusqlite::Row) -> rusqlite::Result<PageRow> {
         archive_path: r.get(8)?,
         sha256: r.get(9)?,
         reason: r.get(10)?,
+    })
+}
+
+const BOOK_COLUMNS: &str = "b.id, b.register, b.year, b.number, b.locality, b.name, b.state";
+
+fn book_row(r: &rusqlite::Row) -> rusqlite::Result<BookRow> {
+    Ok(BookRow {
+        id: r.get(0)?,
+        book: BookId {
+            register: r.get(1)?,
+            year: r.get(2)?,
+            number: r.get(3)?,
+            locality: r.get(4)?,
+        },
+        name: r.get(5)?,
+        finished: r.get::<_, String>(6)? == "finished",
     })
 }
 
@@ -520,25 +545,81 @@ impl Journal {
     pub fn book_of(&self, page: i64) -> Result<BookRow> {
         self.conn
             .query_row(
-                "SELECT b.id, b.register, b.year, b.number, b.locality, b.name, b.state
-                 FROM books b JOIN pages p ON p.book_id = b.id WHERE p.id = ?1",
+                &format!("SELECT {BOOK_COLUMNS} FROM books b JOIN pages p ON p.book_id = b.id WHERE p.id = ?1"),
                 [page],
-                |r| {
-                    Ok(BookRow {
-                        id: r.get(0)?,
-                        book: BookId {
-                            register: r.get(1)?,
-                            year: r.get(2)?,
-                            number: r.get(3)?,
-                            locality: r.get(4)?,
-                        },
-                        name: r.get(5)?,
-                        finished: r.get::<_, String>(6)? == "finished",
-                    })
-                },
+                book_row,
             )
             .optional()?
             .ok_or(JournalError::NoPage(page))
+    }
+
+    /// A book by its row id.
+    pub fn book(&self, id: i64) -> Result<Option<BookRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!("SELECT {BOOK_COLUMNS} FROM books b WHERE b.id = ?1"),
+                [id],
+                book_row,
+            )
+            .optional()?)
+    }
+
+    /// Every book, newest first.
+    pub fn books(&self) -> Result<Vec<BookRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {BOOK_COLUMNS} FROM books b ORDER BY b.id DESC"
+        ))?;
+        let rows = stmt
+            .query_map([], book_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Sets (or with None clears) the book `source` files into now.
+    pub fn set_current(&mut self, source: &str, book: Option<i64>) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        match book {
+            Some(b) => {
+                tx.execute(
+                    "INSERT INTO current_books (source, book_id, since) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (source) DO UPDATE SET book_id = ?2, since = ?3",
+                    params![source, b, now()],
+                )?;
+                event(&tx, "book_opened", Some(b), None, source)?;
+            }
+            None => {
+                let old: Option<i64> = tx
+                    .query_row(
+                        "SELECT book_id FROM current_books WHERE source = ?1",
+                        [source],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
+                tx.execute("DELETE FROM current_books WHERE source = ?1", [source])?;
+                if let Some(old) = old {
+                    event(&tx, "book_closed", Some(old), None, source)?;
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The book `source` files into now, if one is open.
+    pub fn current(&self, source: &str) -> Result<Option<BookRow>> {
+        Ok(self
+            .conn
+            .query_row(
+                &format!(
+                    "SELECT {BOOK_COLUMNS} FROM books b JOIN current_books c ON c.book_id = b.id WHERE c.source = ?1"
+                ),
+                [source],
+                book_row,
+            )
+            .optional()?)
     }
 
     /// Records a free-form event (scanner errors, operator actions).
@@ -643,6 +724,19 @@ mod tests {
             Journal::open(&path),
             Err(JournalError::TooNew { found: 99, .. })
         ));
+    }
+
+    #[test]
+    fn current_book_is_set_and_cleared_per_source() {
+        let mut j = Journal::in_memory().unwrap();
+        let b = book(&mut j);
+        assert_eq!(j.current(STATION).unwrap(), None);
+        j.set_current(STATION, Some(b.id)).unwrap();
+        assert_eq!(j.current(STATION).unwrap().map(|r| r.id), Some(b.id));
+        assert_eq!(j.current("scanner:x").unwrap(), None);
+        j.set_current(STATION, None).unwrap();
+        assert_eq!(j.current(STATION).unwrap(), None);
+        assert_eq!(j.books().unwrap().len(), 1);
     }
 
     #[test]

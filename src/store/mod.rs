@@ -5,4 +5,4 @@ pub mod filing;
 pub mod journal;
 pub mod spool;
 
-pub use journal::{Journal, JournalError, PageRow, PageState};
+pub use journal::{BookRow, Journal, JournalError, PageRow, PageState, STATION};

@@ -17,7 +17,12 @@ pub fn corpus_images() -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(corpus())
         .expect("../shared/corpus must sit beside the repository")
         .map(|e| e.unwrap().path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("png" | "jpg" | "tif")))
+        .filter(|p| {
+            matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("png" | "jpg" | "tif")
+            )
+        })
         .collect();
     v.sort();
     v
@@ -31,18 +36,29 @@ pub fn sohoa(dir: &Path) -> Command {
 }
 
 pub fn run(dir: &Path, args: &[&str]) -> Output {
-    sohoa(dir).args(args).output().expect("the sohoa binary runs")
+    sohoa(dir)
+        .args(args)
+        .output()
+        .expect("the sohoa binary runs")
 }
 
 pub fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Whether a needed system program is present. When it is missing the test
 /// is skipped with a loud message naming the Debian package, except under
 /// `CI=true`, where a missing package is a failure.
 pub fn require(program: &str, package: &str) -> bool {
-    let found = Command::new("sh").arg("-c").arg(format!("command -v {program}")).output().is_ok_and(|o| o.status.success());
+    let found = Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .output()
+        .is_ok_and(|o| o.status.success());
     if found {
         return true;
     }
@@ -59,7 +75,9 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd {
             let p = e.unwrap().path();
             if p.is_dir() {
