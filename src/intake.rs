@@ -141,16 +141,27 @@ impl Intake {
                 return Ok((Submitted::Quarantined { reason, copy }, Vec::new()));
             }
         };
-        let ext = codec::probe_format(bytes).map(|f| f.ext()).unwrap_or("bin");
+        let format = codec::probe_format(bytes);
+        let ext = format.map(|f| f.ext()).unwrap_or("bin");
+        // Multi-page containers get a hash per frame, so a file rewritten with
+        // more pages is recognised; a single image is its file hash.
+        let frame_shas: Vec<String> = if frames.len() > 1 || format == Some(codec::Format::Tiff) {
+            frames.iter().map(frame_sha256).collect()
+        } else {
+            vec![sha.clone()]
+        };
         let spool_name = self
             .spool
             .put(&sha, ext, bytes)
             .map_err(io(format!("spooling {source}")))?;
-        let added =
-            self.journal()
-                .add_pages(book, source, &sha, &spool_name, frames.len() as u32)?;
+        let added = self
+            .journal()
+            .add_pages(book, source, &sha, &spool_name, &frame_shas)?;
         Ok(match added {
-            Added::Pages(pages) => (Submitted::Spooled(pages), frames),
+            Added::Pages { pages, first_frame } => {
+                let frames = frames.into_iter().skip(first_frame as usize).collect();
+                (Submitted::Spooled(pages), frames)
+            }
             Added::Duplicate(seqs) => {
                 if !self.journal().spool_in_use(&spool_name)? {
                     self.spool
@@ -392,6 +403,18 @@ pub enum BatchEvent {
         page_id: i64,
         outcome: Result<PageOutcome>,
     },
+}
+
+/// Hash of a frame's pixels (with its size and layout).
+fn frame_sha256(frame: &Frame) -> String {
+    use sha2::{Digest, Sha256};
+    let img = &frame.image;
+    let mut h = Sha256::new();
+    h.update(img.width().to_le_bytes());
+    h.update(img.height().to_le_bytes());
+    h.update(format!("{:?}", img.color()).as_bytes());
+    h.update(img.as_bytes());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Sorts names the way people count: p2 before p10.

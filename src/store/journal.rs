@@ -72,6 +72,10 @@ const MIGRATIONS: &[&str] = &[
         book_id INTEGER NOT NULL REFERENCES books(id),
         since INTEGER NOT NULL
     );",
+    // 3: per-frame content hash, to recognise a multi-page file rewritten
+    // with more pages.
+    "ALTER TABLE pages ADD COLUMN frame_sha256 TEXT;
+    CREATE INDEX pages_source ON pages(book_id, source);",
 ];
 
 /// The `current_books` key of the station as a whole (watch folder root).
@@ -171,8 +175,12 @@ pub struct BookRow {
 /// What adding a source file's pages did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Added {
-    /// New pages, with their ids and page numbers.
-    Pages(Vec<(i64, u32)>),
+    /// New pages, with their ids and page numbers; they are the source's
+    /// frames from `first_frame` on.
+    Pages {
+        pages: Vec<(i64, u32)>,
+        first_frame: u32,
+    },
     /// The same content is already in the book as these page numbers.
     Duplicate(Vec<u32>),
 }
@@ -319,15 +327,20 @@ impl Journal {
         Ok(row)
     }
 
-    /// Adds the `frames` pages of one spooled source file to the end of the
-    /// book, in one transaction; recognises content already in the book.
+    /// Adds the pages of one spooled source file to the end of the book, in
+    /// one transaction. `frame_sha256` holds one content hash per frame.
+    ///
+    /// The same file content already in the book is a duplicate. A file of
+    /// the same source name whose frames begin with the frames already taken
+    /// from that name (a multi-page file rewritten as pages arrive) adds only
+    /// its new frames.
     pub fn add_pages(
         &mut self,
         book: &BookRow,
         source: &str,
         source_sha256: &str,
         spool_path: &str,
-        frames: u32,
+        frame_sha256: &[String],
     ) -> Result<Added> {
         let tx = self
             .conn
@@ -346,36 +359,56 @@ impl Journal {
             )?
             .query_map(params![book.id, source_sha256], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        if !existing.is_empty() {
+        let earlier: Vec<(u32, Option<String>)> = tx
+            .prepare(
+                "SELECT seq, frame_sha256 FROM pages WHERE book_id = ?1 AND source = ?2 AND state != 'quarantined'
+                 AND seq IS NOT NULL ORDER BY seq",
+            )?
+            .query_map(params![book.id, source], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let taken = earlier.len();
+        let is_prefix = taken > 0
+            && taken <= frame_sha256.len()
+            && earlier
+                .iter()
+                .zip(frame_sha256)
+                .all(|((_, old), new)| old.as_deref() == Some(new.as_str()));
+        if !existing.is_empty() || (is_prefix && taken == frame_sha256.len()) {
+            let seqs = if existing.is_empty() {
+                earlier.iter().map(|e| e.0).collect()
+            } else {
+                existing
+            };
             event(
                 &tx,
                 "duplicate",
                 Some(book.id),
                 None,
-                &format!("{source} = pages {existing:?}"),
+                &format!("{source} = pages {seqs:?}"),
             )?;
             tx.commit()?;
-            return Ok(Added::Duplicate(existing));
+            return Ok(Added::Duplicate(seqs));
         }
+        let first_frame = if is_prefix { taken as u32 } else { 0 };
         let last: u32 = tx.query_row(
             "SELECT COALESCE(MAX(seq), 0) FROM pages WHERE book_id = ?1",
             [book.id],
             |r| r.get(0),
         )?;
-        let mut added = Vec::new();
-        for frame in 0..frames {
-            let seq = last + 1 + frame;
+        let mut pages = Vec::new();
+        for (n, frame) in (first_frame..frame_sha256.len() as u32).enumerate() {
+            let seq = last + 1 + n as u32;
             tx.execute(
-                "INSERT INTO pages (book_id, seq, source, source_sha256, frame, spool_path, state, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'spooled', ?7, ?7)",
-                params![book.id, seq, source, source_sha256, frame, spool_path, now()],
+                "INSERT INTO pages (book_id, seq, source, source_sha256, frame, frame_sha256, spool_path, state,
+                 created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'spooled', ?8, ?8)",
+                params![book.id, seq, source, source_sha256, frame, frame_sha256[frame as usize], spool_path, now()],
             )?;
             let id = tx.last_insert_rowid();
             event(&tx, "spooled", Some(book.id), Some(id), source)?;
-            added.push((id, seq));
+            pages.push((id, seq));
         }
         tx.commit()?;
-        Ok(Added::Pages(added))
+        Ok(Added::Pages { pages, first_frame })
     }
 
     /// Records a source file that could not be read at all: no page number,
@@ -646,6 +679,38 @@ impl Journal {
 mod tests {
     use super::*;
 
+    fn shas(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("f{i}")).collect()
+    }
+
+    #[test]
+    fn a_rewritten_multi_page_file_adds_only_its_new_frames() {
+        let mut j = Journal::in_memory().unwrap();
+        let b = book(&mut j);
+        j.add_pages(&b, "scan.tif", "v1", "s1", &shas(2)).unwrap();
+        let added = j.add_pages(&b, "scan.tif", "v2", "s2", &shas(4)).unwrap();
+        let Added::Pages { pages, first_frame } = added else {
+            panic!("{added:?}")
+        };
+        assert_eq!(first_frame, 2);
+        assert_eq!(pages.iter().map(|p| p.1).collect::<Vec<_>>(), vec![3, 4]);
+        // The same frames again under another encoding: nothing new.
+        assert_eq!(
+            j.add_pages(&b, "scan.tif", "v3", "s3", &shas(4)).unwrap(),
+            Added::Duplicate(vec![1, 2, 3, 4])
+        );
+        // A different file that reuses the name is all new.
+        let other: Vec<String> = vec!["x".into(), "y".into()];
+        let Added::Pages {
+            pages,
+            first_frame: 0,
+        } = j.add_pages(&b, "scan.tif", "v4", "s4", &other).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(pages.len(), 2);
+    }
+
     fn book(j: &mut Journal) -> BookRow {
         let id = BookId {
             register: "KS".into(),
@@ -660,7 +725,10 @@ mod tests {
     fn pages_walk_spooled_processed_filed() {
         let mut j = Journal::in_memory().unwrap();
         let b = book(&mut j);
-        let Added::Pages(pages) = j.add_pages(&b, "a.png", "aa", "spool/aa.png", 2).unwrap() else {
+        let Added::Pages { pages, .. } = j
+            .add_pages(&b, "a.png", "aa", "spool/aa.png", &shas(2))
+            .unwrap()
+        else {
             panic!()
         };
         assert_eq!(pages.iter().map(|p| p.1).collect::<Vec<_>>(), vec![1, 2]);
@@ -699,10 +767,12 @@ mod tests {
     fn same_content_is_recognised_not_duplicated() {
         let mut j = Journal::in_memory().unwrap();
         let b = book(&mut j);
-        j.add_pages(&b, "a.png", "aa", "s", 1).unwrap();
-        j.add_pages(&b, "b.png", "bb", "s2", 1).unwrap();
+        j.add_pages(&b, "a.png", "aa", "s", &shas(1)).unwrap();
+        j.add_pages(&b, "b.png", "bb", "s2", &["f-b".into()])
+            .unwrap();
         assert_eq!(
-            j.add_pages(&b, "copy-of-a.png", "aa", "s3", 1).unwrap(),
+            j.add_pages(&b, "copy-of-a.png", "aa", "s3", &shas(1))
+                .unwrap(),
             Added::Duplicate(vec![1])
         );
         assert_eq!(j.pages(b.id).unwrap().len(), 2);
