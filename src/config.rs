@@ -26,6 +26,7 @@ pub struct Config {
     pub output: OutputConfig,
     pub server: ServerConfig,
     pub workers: WorkersConfig,
+    pub watch: crate::capture::watch::WatchConfig,
 }
 
 /// `[station]`: this workstation.
@@ -56,6 +57,8 @@ pub struct PathsConfig {
     pub archive: PathBuf,
     pub state: PathBuf,
     pub quarantine: PathBuf,
+    pub done: PathBuf,
+    pub inbox: PathBuf,
 }
 
 impl Default for PathsConfig {
@@ -66,6 +69,8 @@ impl Default for PathsConfig {
             archive: PathBuf::new(),
             state: PathBuf::new(),
             quarantine: PathBuf::new(),
+            done: PathBuf::new(),
+            inbox: PathBuf::new(),
         }
     }
 }
@@ -116,6 +121,10 @@ pub struct Dirs {
     pub archive: PathBuf,
     pub state: PathBuf,
     pub quarantine: PathBuf,
+    /// Watch-folder files whose pages are spooled.
+    pub done: PathBuf,
+    /// Watch-folder files waiting for a book to be chosen.
+    pub inbox: PathBuf,
 }
 
 impl Dirs {
@@ -203,6 +212,7 @@ impl Config {
         }
         self.imaging.validate(&mut p);
         self.output.validate(&mut p);
+        self.watch.validate(&mut p);
         match self.server.listen.parse::<std::net::SocketAddr>() {
             Err(_) => p.push(format!(
                 "server.listen: \"{}\" is not an address and port such as 127.0.0.1:8734",
@@ -250,6 +260,8 @@ impl Config {
             archive: pick(&self.paths.archive, "archive"),
             state: pick(&self.paths.state, "state"),
             quarantine: pick(&self.paths.quarantine, "quarantine"),
+            done: pick(&self.paths.done, "done"),
+            inbox: pick(&self.paths.inbox, "inbox"),
         }
     }
 
@@ -262,6 +274,8 @@ impl Config {
             ("paths.archive", &dirs.archive),
             ("paths.state", &dirs.state),
             ("paths.quarantine", &dirs.quarantine),
+            ("paths.done", &dirs.done),
+            ("paths.inbox", &dirs.inbox),
         ] {
             if let Err(e) = ensure_writable(dir) {
                 problems.push(format!("{key}: {} {e}", dir.display()));

@@ -155,6 +155,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         let handle = handle.clone();
         services.spawn(async move { crate::api::serve(listener, handle).await });
     }
+    {
+        let handle = handle.clone();
+        services.spawn(async move { crate::capture::watch::run(handle).await });
+    }
 
     wait_for_signal().await?;
     tracing::info!("stopping: finishing pages under way");

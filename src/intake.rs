@@ -135,7 +135,7 @@ impl Intake {
             Ok(frames) => frames,
             Err(e) => {
                 let reason = e.to_string();
-                let copy = self.quarantine(source, &sha, bytes, &reason)?;
+                let copy = self.quarantine(source, &sha, bytes, &reason, Some(&book.name))?;
                 self.journal()
                     .add_quarantined(book, source, &sha, &reason)?;
                 return Ok((Submitted::Quarantined { reason, copy }, Vec::new()));
@@ -173,8 +173,24 @@ impl Intake {
         })
     }
 
+    /// Quarantines a file that never reached a book (a watch-folder file
+    /// that stayed unfinished, or whose folder names no book).
+    pub fn quarantine_file(&self, source: &str, bytes: &[u8], reason: &str) -> Result<PathBuf> {
+        let copy = self.quarantine(source, &sha256_hex(bytes), bytes, reason, None)?;
+        self.journal()
+            .record("quarantined", None, None, &format!("{source}: {reason}"))?;
+        Ok(copy)
+    }
+
     /// Copies unreadable input to quarantine with `NAME.reason.txt`.
-    fn quarantine(&self, source: &str, sha: &str, bytes: &[u8], reason: &str) -> Result<PathBuf> {
+    fn quarantine(
+        &self,
+        source: &str,
+        sha: &str,
+        bytes: &[u8],
+        reason: &str,
+        book: Option<&str>,
+    ) -> Result<PathBuf> {
         let base = Path::new(source)
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -191,7 +207,8 @@ impl Intake {
         }
         filing::file_atomic(dir, &name, bytes).map_err(io(format!("quarantining {source}")))?;
         let text = format!(
-            "file: {source}\nsha256: {sha}\nwhen: {}\nreason: {reason}\n",
+            "file: {source}\nbook: {}\nsha256: {sha}\nwhen: {}\nreason: {reason}\n",
+            book.unwrap_or("-"),
             chrono::Local::now().to_rfc3339()
         );
         filing::file_atomic(dir, &format!("{name}.reason.txt"), text.as_bytes())
@@ -273,7 +290,8 @@ impl Intake {
         raw: &[u8],
         reason: &str,
     ) -> Result<PageOutcome> {
-        self.quarantine(source, &sha256_hex(raw), raw, reason)?;
+        let book = self.journal().book_of(page_id)?;
+        self.quarantine(source, &sha256_hex(raw), raw, reason, Some(&book.name))?;
         self.journal().mark_quarantined(page_id, reason)?;
         Ok(PageOutcome::Quarantined {
             seq,

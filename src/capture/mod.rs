@@ -3,3 +3,4 @@
 //! process or file pages themselves.
 
 pub mod sane;
+pub mod watch;

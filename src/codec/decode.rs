@@ -34,6 +34,7 @@ pub enum Format {
     Jpeg,
     Tiff,
     Pnm,
+    Pdf,
 }
 
 impl Format {
@@ -43,15 +44,16 @@ impl Format {
             Format::Jpeg => "jpg",
             Format::Tiff => "tif",
             Format::Pnm => "pnm",
+            Format::Pdf => "pdf",
         }
     }
 }
 
 #[derive(Debug, Error)]
 pub enum DecodeError {
-    #[error("not an image this program reads (PNG, JPEG, TIFF or PNM expected)")]
+    #[error("not an image this program reads (PNG, JPEG, TIFF, PNM or a scanner's PDF expected)")]
     UnknownFormat,
-    #[error("the file is empty")]
+    #[error("the file is empty or the image has no pixels")]
     Empty,
     #[error("image is {width}x{height} pixels, over the limit of {MAX_SIDE} per side or {MAX_PIXELS} pixels")]
     TooLarge { width: u64, height: u64 },
@@ -70,7 +72,8 @@ pub fn probe_format(bytes: &[u8]) -> Option<Format> {
         [0xFF, 0xD8, 0xFF, ..] => Some(Format::Jpeg),
         [b'I', b'I', 42, 0, ..] | [b'M', b'M', 0, 42, ..] => Some(Format::Tiff),
         [b'I', b'I', 43, 0, ..] | [b'M', b'M', 0, 43, ..] => Some(Format::Tiff),
-        [b'P', b'1'..=b'6', ..] => Some(Format::Pnm),
+        [b'P', b'1'..=b'7', ..] => Some(Format::Pnm),
+        [b'%', b'P', b'D', b'F', b'-', ..] => Some(Format::Pdf),
         _ => None,
     }
 }
@@ -83,6 +86,7 @@ pub fn decode(bytes: &[u8]) -> Result<Vec<Frame>, DecodeError> {
     let format = probe_format(bytes).ok_or(DecodeError::UnknownFormat)?;
     match format {
         Format::Tiff => decode_tiff(bytes, None),
+        Format::Pdf => super::pdf_extract::extract(bytes, None),
         _ => decode_single(bytes, format).map(|f| vec![f]),
     }
 }
@@ -99,14 +103,17 @@ pub fn decode_frame(bytes: &[u8], index: u32) -> Result<Frame, DecodeError> {
     };
     match format {
         Format::Tiff => decode_tiff(bytes, Some(index))?.pop().ok_or_else(missing),
+        Format::Pdf => super::pdf_extract::extract(bytes, Some(index))?
+            .pop()
+            .ok_or_else(missing),
         _ if index == 0 => decode_single(bytes, format),
         _ => Err(missing()),
     }
 }
 
-fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
+pub(crate) fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
     if width == 0 || height == 0 {
-        return Err(DecodeError::TooLarge { width, height }).or(Err(DecodeError::Empty));
+        return Err(DecodeError::Empty);
     }
     if width > MAX_SIDE as u64 || height > MAX_SIDE as u64 || width * height > MAX_PIXELS {
         return Err(DecodeError::TooLarge { width, height });
@@ -114,7 +121,7 @@ fn check_size(width: u64, height: u64) -> Result<(), DecodeError> {
     Ok(())
 }
 
-fn decode_single(bytes: &[u8], format: Format) -> Result<Frame, DecodeError> {
+pub(crate) fn decode_single(bytes: &[u8], format: Format) -> Result<Frame, DecodeError> {
     let corrupt = |e: image::ImageError| match e {
         image::ImageError::Unsupported(u) => DecodeError::Unsupported {
             format,
@@ -130,6 +137,7 @@ fn decode_single(bytes: &[u8], format: Format) -> Result<Frame, DecodeError> {
         Format::Jpeg => image::ImageFormat::Jpeg,
         Format::Pnm => image::ImageFormat::Pnm,
         Format::Tiff => image::ImageFormat::Tiff,
+        Format::Pdf => return Err(DecodeError::UnknownFormat),
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), image_format);
     let mut limits = image::Limits::default();

@@ -4,8 +4,10 @@
 //! Codecs work on bytes in memory; they never open, write or rename files
 //! (the store does that), and never panic on hostile input.
 
+pub mod complete;
 pub mod decode;
 pub mod encode;
+pub mod pdf_extract;
 
 pub use decode::{decode, decode_frame, probe_format, DecodeError, Format, Frame};
 pub use encode::{encode, Encoded, OutputConfig};

@@ -90,3 +90,130 @@ pub fn files_under(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// A running `sohoa daemon` in a scratch folder, killed on drop.
+pub struct Daemon {
+    pub dir: PathBuf,
+    pub port: u16,
+    pub child: std::process::Child,
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+impl Daemon {
+    /// Starts the daemon in `dir` with `extra` appended to a config that
+    /// sets a free port. Waits until it listens.
+    pub fn start(dir: &Path, extra: &str) -> Daemon {
+        let port = free_port();
+        std::fs::write(
+            dir.join("test.toml"),
+            format!("[server]\nlisten = \"127.0.0.1:{port}\"\n{extra}"),
+        )
+        .unwrap();
+        Daemon::start_with(dir, port)
+    }
+
+    /// Starts again with the config already in `dir`.
+    pub fn start_with(dir: &Path, port: u16) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("daemon.log"))
+            .unwrap();
+        let child = sohoa(dir)
+            .env("RUST_LOG", "info")
+            .args(["daemon", "--config", "test.toml"])
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let d = Daemon {
+            dir: dir.to_path_buf(),
+            port,
+            child,
+        };
+        wait_until(
+            std::time::Duration::from_secs(30),
+            "the daemon listens",
+            || std::net::TcpStream::connect(("127.0.0.1", port)).is_ok(),
+        );
+        d
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.join("daemon.log")).unwrap_or_default()
+    }
+
+    /// SIGTERM, and wait for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().unwrap();
+        std::mem::forget(self);
+        status
+    }
+
+    /// kill -9: no chance to clean up.
+    pub fn kill9(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` until it holds, failing with `what` after `limit`.
+pub fn wait_until(limit: std::time::Duration, what: &str, mut cond: impl FnMut() -> bool) {
+    let end = std::time::Instant::now() + limit;
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < end,
+            "timed out waiting until {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Reads the journal of `dir/sohoa-data`: (seq, source, state) of every page.
+pub fn journal_pages(dir: &Path) -> Vec<(Option<u32>, String, String)> {
+    let conn = rusqlite::Connection::open(dir.join("sohoa-data/state/journal.sqlite")).unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT seq, source, state FROM pages ORDER BY seq IS NULL, seq, id")
+        .unwrap();
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect()
+}
+
+/// A small distinct grey PNG for file number `n`.
+pub fn numbered_png(n: u32) -> Vec<u8> {
+    let img = image::GrayImage::from_fn(160, 220, |x, y| {
+        let bit = (n >> ((x / 16) % 12)) & 1;
+        image::Luma([if y > 200 && bit == 1 {
+            30
+        } else {
+            235 - (x % 7) as u8
+        }])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
