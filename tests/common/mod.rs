@@ -217,3 +217,16 @@ pub fn numbered_png(n: u32) -> Vec<u8> {
         .unwrap();
     out
 }
+
+/// A scratch folder in memory (/dev/shm) when there is one: for tests that
+/// kill processes, where fsync costs time but proves nothing (a killed
+/// process loses nothing the kernel already holds).
+pub fn ram_tempdir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        if let Ok(d) = tempfile::tempdir_in(shm) {
+            return d;
+        }
+    }
+    tempfile::tempdir().unwrap()
+}
