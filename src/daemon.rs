@@ -101,6 +101,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let work_rx = Arc::new(Mutex::new(work_rx));
     for _ in 0..threads {
         // Workers hold no `Handle`: the queue closes when the last sender goes.
+        // A page that fails for a passing reason (disk full, journal busy) is
+        // queued again later through a weak sender.
+        let retry = handle.work.downgrade();
         let (rx, intake, events) = (work_rx.clone(), intake.clone(), handle.events.clone());
         let notify = move |e: String| {
             let _ = events.send(e);
@@ -119,9 +122,24 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                         tracing::warn!(page = ?seq, %reason, "quarantined");
                         notify(format!("quarantined {reason}"));
                     }
-                    // The page stays spooled in the journal; the next start retries it.
-                    Ok(Err(e)) => tracing::error!(page_id = id, error = %e, "page not filed; kept in the spool"),
-                    Err(e) => tracing::error!(page_id = id, error = %e, "page worker failed; kept in the spool"),
+                    // The page stays spooled in the journal and is tried again.
+                    Ok(Err(e)) => {
+                        let wait = if e.is_disk_full() { Duration::from_secs(5) } else { Duration::from_secs(30) };
+                        if e.is_disk_full() {
+                            tracing::error!(page_id = id, error = %e, "disk full: page kept in the spool; retrying when space returns");
+                        } else {
+                            tracing::error!(page_id = id, error = %e, "page not filed; kept in the spool, retried in {wait:?}");
+                        }
+                        notify(format!("error {e}"));
+                        let retry = retry.clone();
+                        tokio::spawn(async move {
+                            tokio::time::sleep(wait).await;
+                            if let Some(tx) = retry.upgrade() {
+                                let _ = tx.send((id, None)).await;
+                            }
+                        });
+                    }
+                    Err(e) => tracing::error!(page_id = id, error = %e, "page worker failed; kept in the spool for the next start"),
                 }
             }
         });

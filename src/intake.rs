@@ -30,6 +30,23 @@ pub enum IntakeError {
     },
 }
 
+impl IntakeError {
+    /// Whether the error is a full disk (ENOSPC, or SQLite's SQLITE_FULL):
+    /// intake pauses and resumes by itself when space returns.
+    pub fn is_disk_full(&self) -> bool {
+        match self {
+            IntakeError::Io { source, .. } => {
+                source.kind() == std::io::ErrorKind::StorageFull
+                    || source.raw_os_error() == Some(28)
+            }
+            IntakeError::Journal(JournalError::Sql(rusqlite::Error::SqliteFailure(e, _))) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            _ => false,
+        }
+    }
+}
+
 fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> IntakeError {
     let what = what.into();
     move |source| IntakeError::Io { what, source }

@@ -403,9 +403,21 @@ async fn take(
                 tracker.forget(&path);
             }
             Err(e) => {
-                tracing::error!(file = %source, error = %e, "not taken (kept in the watch folder, retried)");
-                handle.notify(format!("error {e}"));
-                tracker.defer(&path, Instant::now() + Duration::from_secs(10));
+                let full = e
+                    .downcast_ref::<crate::intake::IntakeError>()
+                    .is_some_and(|e| e.is_disk_full());
+                if full {
+                    tracing::error!(file = %source, error = %e, "disk full: intake paused, the file stays in the watch folder; it resumes by itself when space returns");
+                    handle
+                        .notify("error disk full: intake paused / ổ đĩa đầy: tạm dừng nhận trang");
+                } else {
+                    tracing::error!(file = %source, error = %e, "not taken (kept in the watch folder, retried)");
+                    handle.notify(format!("error {e}"));
+                }
+                tracker.defer(
+                    &path,
+                    Instant::now() + Duration::from_secs(if full { 2 } else { 10 }),
+                );
             }
         },
     }
