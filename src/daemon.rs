@@ -27,6 +27,9 @@ pub struct Handle {
     work: mpsc::Sender<Work>,
     shutdown: watch::Receiver<bool>,
     pub events: tokio::sync::broadcast::Sender<String>,
+    /// Woken on SIGUSR1 (sent by the udev rule when a scanner comes or
+    /// goes): scanner sources look for devices again.
+    pub devices_changed: Arc<tokio::sync::Notify>,
 }
 
 impl Handle {
@@ -95,6 +98,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         work: work_tx,
         shutdown: stop_rx,
         events,
+        devices_changed: Arc::new(tokio::sync::Notify::new()),
     };
 
     let mut workers = JoinSet::new();
@@ -178,7 +182,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         services.spawn(async move { crate::capture::watch::run(handle).await });
     }
 
-    wait_for_signal().await?;
+    ready_for_systemd(&handle);
+    wait_for_signal(&handle.devices_changed).await?;
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("stopping: finishing pages under way");
     let _ = stop_tx.send(true);
     recovery.abort();
@@ -204,13 +210,42 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_signal() -> anyhow::Result<()> {
+/// Tells systemd (Type=notify) that start-up is done, and keeps its
+/// watchdog fed while the runtime and the journal answer. Without systemd
+/// these calls do nothing.
+fn ready_for_systemd(handle: &Handle) {
+    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("capturing")]);
+    let Some(period) = sd_notify::watchdog_enabled() else { return };
+    let handle = handle.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(period / 2).await;
+            let intake = handle.intake.clone();
+            let alive = tokio::time::timeout(period / 2, tokio::task::spawn_blocking(move || intake.journal().schema_version().is_ok())).await;
+            if matches!(alive, Ok(Ok(true))) {
+                let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
+            } else {
+                tracing::error!("the journal does not answer; letting the systemd watchdog restart the service");
+            }
+        }
+    });
+}
+
+/// Waits for SIGTERM or SIGINT; SIGUSR1 (a scanner came or went) wakes
+/// the scanner sources instead.
+async fn wait_for_signal(devices_changed: &tokio::sync::Notify) -> anyhow::Result<()> {
     use tokio::signal::unix::{signal, SignalKind};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received"),
-        _ = int.recv() => tracing::info!("SIGINT received"),
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM received"); return Ok(()) }
+            _ = int.recv() => { tracing::info!("SIGINT received"); return Ok(()) }
+            _ = usr1.recv() => {
+                tracing::info!("scanners changed (SIGUSR1): looking for devices again");
+                devices_changed.notify_waiters();
+            }
+        }
     }
-    Ok(())
 }
