@@ -12,8 +12,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinSet;
 
+pub use crate::api::scanners::{ScannerState, ScannerStatus, Scanners};
 use crate::codec::Frame;
 use crate::config::Config;
+use crate::edit::Placement;
 use crate::intake::{Intake, PageOutcome, Submitted};
 use crate::store::journal::BookRow;
 
@@ -27,9 +29,67 @@ pub struct Handle {
     work: mpsc::Sender<Work>,
     shutdown: watch::Receiver<bool>,
     pub events: tokio::sync::broadcast::Sender<String>,
+    /// Scanners and their state, kept up to date by the scanner wiring.
+    pub scanners: Scanners,
 }
 
 impl Handle {
+    /// A handle over `intake` with a work queue of `queue` pages. Returns the
+    /// queue's receiving end (for the workers) and the stop switch.
+    pub fn new(
+        intake: Arc<Intake>,
+        queue: usize,
+    ) -> (Handle, mpsc::Receiver<Work>, watch::Sender<bool>) {
+        let (work, rx) = mpsc::channel::<Work>(queue.max(1));
+        let (stop, shutdown) = watch::channel(false);
+        let (events, _) = tokio::sync::broadcast::channel(256);
+        let handle = Handle {
+            intake,
+            work,
+            shutdown,
+            events,
+            scanners: Scanners::default(),
+        };
+        (handle, rx, stop)
+    }
+
+    /// Queues a spooled page for the workers.
+    pub async fn enqueue(&self, id: i64, frame: Option<Frame>) -> anyhow::Result<()> {
+        self.work
+            .send((id, frame))
+            .await
+            .map_err(|_| anyhow::anyhow!("the daemon is stopping"))
+    }
+
+    /// Puts one page at `placement` in a book (replace or insert) and
+    /// queues it. Returns the new page's id and number.
+    pub async fn place(
+        &self,
+        book: i64,
+        placement: Placement,
+        source: String,
+        bytes: Vec<u8>,
+    ) -> Result<(i64, u32), crate::edit::Error> {
+        let intake = self.intake.clone();
+        let (id, seq, frame) = tokio::task::spawn_blocking(move || {
+            crate::edit::place_page(&intake, book, placement, &source, &bytes)
+        })
+        .await
+        .map_err(|e| crate::edit::Error::Other(e.to_string()))??;
+        self.notify(format!("placed {book} {seq}"));
+        self.enqueue(id, Some(frame))
+            .await
+            .map_err(|e| crate::edit::Error::Other(e.to_string()))?;
+        Ok((id, seq))
+    }
+
+    /// Updates (or adds) a scanner's state and tells the operator page.
+    pub fn set_scanner(&self, status: ScannerStatus) {
+        let name = status.name.clone();
+        self.scanners.set(status);
+        self.notify(format!("scanner {name}"));
+    }
+
     /// Spools a source file into a book and queues its pages. Waits when
     /// the workers are behind (backpressure).
     pub async fn submit(
@@ -38,6 +98,28 @@ impl Handle {
         source: String,
         bytes: Vec<u8>,
     ) -> anyhow::Result<Submitted> {
+        // A page marked for rescan takes the next single page scanned in.
+        let rescan = {
+            let intake = self.intake.clone();
+            let id = book.id;
+            tokio::task::spawn_blocking(move || intake.journal().next_rescan(id)).await??
+        };
+        if let Some(seq) = rescan {
+            match self
+                .place(
+                    book.id,
+                    Placement::Replace(seq),
+                    source.clone(),
+                    bytes.clone(),
+                )
+                .await
+            {
+                Ok((id, seq)) => return Ok(Submitted::Spooled(vec![(id, seq)])),
+                // Unreadable or several pages: the usual path quarantines or appends.
+                Err(crate::edit::Error::Unreadable(_) | crate::edit::Error::Pages(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         let intake = self.intake.clone();
         let (submitted, frames) =
             tokio::task::spawn_blocking(move || intake.submit(&book, &source, &bytes)).await??;
@@ -87,15 +169,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         "sohoa starting"
     );
 
-    let (work_tx, work_rx) = mpsc::channel::<Work>(threads * 2);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (events, _) = tokio::sync::broadcast::channel(256);
-    let handle = Handle {
-        intake: intake.clone(),
-        work: work_tx,
-        shutdown: stop_rx,
-        events,
-    };
+    let (handle, work_rx, stop_tx) = Handle::new(intake.clone(), threads * 2);
 
     let mut workers = JoinSet::new();
     let work_rx = Arc::new(Mutex::new(work_rx));
