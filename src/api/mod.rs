@@ -221,8 +221,26 @@ impl From<crate::edit::Error> for ApiError {
 
 impl From<crate::book::BookIdError> for ApiError {
     fn from(e: crate::book::BookIdError) -> Self {
+        use crate::book::BookIdError as B;
+        let vi = match &e {
+            B::Pattern { input, example, .. } => {
+                format!("\"{input}\" không đúng dạng tên sổ (ví dụ {example})")
+            }
+            B::UnknownType { code, known } => {
+                format!("không có loại sổ \"{code}\"; các loại sổ: {known}")
+            }
+            B::Year { year, min, max } => {
+                format!("năm {year} phải nằm trong khoảng {min} đến {max}")
+            }
+            B::Number { number, max } => {
+                format!("quyển số \"{number}\" phải từ 1 đến {max}")
+            }
+            B::Unsafe { what, value, .. } => {
+                format!("{what} \"{value}\" có ký tự không dùng được: {e}")
+            }
+        };
         ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, format!("book ID: {e}"))
-            .vi(format!("Mã sổ không hợp lệ: {e}"))
+            .vi(format!("Mã sổ không hợp lệ: {vi}"))
     }
 }
 
