@@ -250,7 +250,9 @@ pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiEr
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let msg = if path == "." {
+        let msg = if inner.is_syntax() || inner.is_eof() {
+            format!("the request body is not valid JSON ({inner})")
+        } else if path == "." || path == "?" {
             format!("the request body is not the JSON expected: {inner}")
         } else {
             format!("{path}: {inner}")
