@@ -129,8 +129,8 @@ struct BookInfo {
 #[derive(Default)]
 struct Acc {
     c: Counts,
-    pages: BTreeSet<(String, i64)>,
-    worked: BTreeSet<(String, i64)>,
+    pages: BTreeSet<i64>,
+    worked: BTreeSet<i64>,
 }
 
 impl Acc {
@@ -140,13 +140,13 @@ impl Acc {
             "book_finished" | "finished" => self.c.books_finished += 1,
             "filed" => {
                 if let Some(p) = ev.page {
-                    if self.pages.insert((ev.day.clone(), p)) {
+                    if self.pages.insert(p) {
                         self.c.pages += 1;
                         self.c.cases += case_start as u32;
                     }
                 }
                 if let Some(b) = ev.book {
-                    if self.worked.insert((ev.day.clone(), b)) {
+                    if self.worked.insert(b) {
                         self.c.books_worked += 1;
                     }
                 }
