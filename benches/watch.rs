@@ -10,13 +10,24 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn filed(dir: &Path) -> usize {
-    let Ok(conn) = rusqlite::Connection::open(dir.join("sohoa-data/state/journal.sqlite")) else { return 0 };
+    let Ok(conn) = rusqlite::Connection::open(dir.join("sohoa-data/state/journal.sqlite")) else {
+        return 0;
+    };
     let _ = conn.busy_timeout(Duration::from_secs(5));
-    conn.query_row("SELECT COUNT(*) FROM pages WHERE state = 'filed'", [], |r| r.get::<_, i64>(0)).unwrap_or(0) as usize
+    conn.query_row(
+        "SELECT COUNT(*) FROM pages WHERE state = 'filed'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )
+    .unwrap_or(0) as usize
 }
 
 fn start(dir: &Path, stable: f64) -> Child {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     std::fs::write(
         dir.join("bench.toml"),
         format!("[server]\nlisten = \"127.0.0.1:{port}\"\n[watch]\nstable_secs = {stable}\npoll_secs = 0.1\n"),
@@ -40,10 +51,16 @@ fn start(dir: &Path, stable: f64) -> Child {
 fn page(n: u32) -> Vec<u8> {
     let img = image::GrayImage::from_fn(1240, 1754, |x, y| {
         let line = (y / 40) % 2 == 0 && (x / 9 + y / 40 + n) % 5 != 0 && x > 100 && x < 1140;
-        image::Luma([if line && y % 40 < 14 { 40 } else { 236 - ((x ^ y ^ n) % 9) as u8 }])
+        image::Luma([if line && y % 40 < 14 {
+            40
+        } else {
+            236 - ((x ^ y ^ n) % 9) as u8
+        }])
     });
     let mut out = Vec::new();
-    image::DynamicImage::ImageLuma8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).unwrap();
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
     out
 }
 
@@ -94,7 +111,13 @@ fn throughput(n: u32) {
     }
     let secs = t.elapsed().as_secs_f64();
     let _ = child.kill();
-    println!("{n}-file drop (A4 150 dpi grey PNG): {secs:.1} s, {:.1} pages/s on {} cores", n as f64 / secs, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    println!(
+        "{n}-file drop (A4 150 dpi grey PNG): {secs:.1} s, {:.1} pages/s on {} cores",
+        n as f64 / secs,
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    );
 }
 
 fn main() {

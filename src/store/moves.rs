@@ -163,6 +163,8 @@ mod tests {
             archive: t.join("a"),
             state: t.join("s"),
             quarantine: t.join("q"),
+            done: t.join("d"),
+            inbox: t.join("i"),
         }
     }
 

@@ -824,8 +824,14 @@ mod tests {
             )
             .unwrap();
         for i in 1..=pages {
-            let Added::Pages(p) = j
-                .add_pages(&b, &format!("{i}.png"), &format!("sha{i}"), "s", 1)
+            let Added::Pages { pages: p, .. } = j
+                .add_pages(
+                    &b,
+                    &format!("{i}.png"),
+                    &format!("sha{i}"),
+                    "s",
+                    &[format!("f{i}")],
+                )
                 .unwrap()
             else {
                 panic!()
@@ -922,9 +928,15 @@ mod tests {
         );
         // The same image can come back into the book.
         assert!(matches!(
-            j.add_pages(&j.book(b).unwrap().unwrap(), "again.png", "sha2", "s", 1)
-                .unwrap(),
-            Added::Pages(_)
+            j.add_pages(
+                &j.book(b).unwrap().unwrap(),
+                "again.png",
+                "sha2",
+                "s",
+                &["f2".to_string()]
+            )
+            .unwrap(),
+            Added::Pages { .. }
         ));
     }
 
