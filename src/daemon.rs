@@ -12,8 +12,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinSet;
 
+pub use crate::api::scanners::{ScannerState, ScannerStatus, Scanners};
 use crate::codec::Frame;
 use crate::config::Config;
+use crate::edit::Placement;
 use crate::intake::{Intake, PageOutcome, Submitted};
 use crate::store::journal::BookRow;
 
@@ -30,9 +32,68 @@ pub struct Handle {
     /// Woken on SIGUSR1 (sent by the udev rule when a scanner comes or
     /// goes): scanner sources look for devices again.
     pub devices_changed: Arc<tokio::sync::Notify>,
+    /// Scanners and their state, kept up to date by the scanner wiring.
+    pub scanners: Scanners,
 }
 
 impl Handle {
+    /// A handle over `intake` with a work queue of `queue` pages. Returns the
+    /// queue's receiving end (for the workers) and the stop switch.
+    pub fn new(
+        intake: Arc<Intake>,
+        queue: usize,
+    ) -> (Handle, mpsc::Receiver<Work>, watch::Sender<bool>) {
+        let (work, rx) = mpsc::channel::<Work>(queue.max(1));
+        let (stop, shutdown) = watch::channel(false);
+        let (events, _) = tokio::sync::broadcast::channel(256);
+        let handle = Handle {
+            intake,
+            work,
+            shutdown,
+            events,
+            devices_changed: Arc::new(tokio::sync::Notify::new()),
+            scanners: Scanners::default(),
+        };
+        (handle, rx, stop)
+    }
+
+    /// Queues a spooled page for the workers.
+    pub async fn enqueue(&self, id: i64, frame: Option<Frame>) -> anyhow::Result<()> {
+        self.work
+            .send((id, frame))
+            .await
+            .map_err(|_| anyhow::anyhow!("the daemon is stopping"))
+    }
+
+    /// Puts one page at `placement` in a book (replace or insert) and
+    /// queues it. Returns the new page's id and number.
+    pub async fn place(
+        &self,
+        book: i64,
+        placement: Placement,
+        source: String,
+        bytes: Vec<u8>,
+    ) -> Result<(i64, u32), crate::edit::Error> {
+        let intake = self.intake.clone();
+        let (id, seq, frame) = tokio::task::spawn_blocking(move || {
+            crate::edit::place_page(&intake, book, placement, &source, &bytes)
+        })
+        .await
+        .map_err(|e| crate::edit::Error::Other(e.to_string()))??;
+        self.notify(format!("placed {book} {seq}"));
+        self.enqueue(id, Some(frame))
+            .await
+            .map_err(|e| crate::edit::Error::Other(e.to_string()))?;
+        Ok((id, seq))
+    }
+
+    /// Updates (or adds) a scanner's state and tells the operator page.
+    pub fn set_scanner(&self, status: ScannerStatus) {
+        let name = status.name.clone();
+        self.scanners.set(status);
+        self.notify(format!("scanner {name}"));
+    }
+
     /// Spools a source file into a book and queues its pages. Waits when
     /// the workers are behind (backpressure).
     pub async fn submit(
@@ -41,6 +102,28 @@ impl Handle {
         source: String,
         bytes: Vec<u8>,
     ) -> anyhow::Result<Submitted> {
+        // A page marked for rescan takes the next single page scanned in.
+        let rescan = {
+            let intake = self.intake.clone();
+            let id = book.id;
+            tokio::task::spawn_blocking(move || intake.journal().next_rescan(id)).await??
+        };
+        if let Some(seq) = rescan {
+            match self
+                .place(
+                    book.id,
+                    Placement::Replace(seq),
+                    source.clone(),
+                    bytes.clone(),
+                )
+                .await
+            {
+                Ok((id, seq)) => return Ok(Submitted::Spooled(vec![(id, seq)])),
+                // Unreadable or several pages: the usual path quarantines or appends.
+                Err(crate::edit::Error::Unreadable(_) | crate::edit::Error::Pages(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         let intake = self.intake.clone();
         let (submitted, frames) =
             tokio::task::spawn_blocking(move || intake.submit(&book, &source, &bytes)).await??;
@@ -90,16 +173,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         "sohoa starting"
     );
 
-    let (work_tx, work_rx) = mpsc::channel::<Work>(threads * 2);
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let (events, _) = tokio::sync::broadcast::channel(256);
-    let handle = Handle {
-        intake: intake.clone(),
-        work: work_tx,
-        shutdown: stop_rx,
-        events,
-        devices_changed: Arc::new(tokio::sync::Notify::new()),
-    };
+    let (handle, work_rx, stop_tx) = Handle::new(intake.clone(), threads * 2);
 
     let mut workers = JoinSet::new();
     let work_rx = Arc::new(Mutex::new(work_rx));
@@ -214,18 +288,29 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
 /// watchdog fed while the runtime and the journal answer. Without systemd
 /// these calls do nothing.
 fn ready_for_systemd(handle: &Handle) {
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status("capturing")]);
-    let Some(period) = sd_notify::watchdog_enabled() else { return };
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status("capturing"),
+    ]);
+    let Some(period) = sd_notify::watchdog_enabled() else {
+        return;
+    };
     let handle = handle.clone();
     tokio::spawn(async move {
         loop {
             tokio::time::sleep(period / 2).await;
             let intake = handle.intake.clone();
-            let alive = tokio::time::timeout(period / 2, tokio::task::spawn_blocking(move || intake.journal().schema_version().is_ok())).await;
+            let alive = tokio::time::timeout(
+                period / 2,
+                tokio::task::spawn_blocking(move || intake.journal().schema_version().is_ok()),
+            )
+            .await;
             if matches!(alive, Ok(Ok(true))) {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
             } else {
-                tracing::error!("the journal does not answer; letting the systemd watchdog restart the service");
+                tracing::error!(
+                    "the journal does not answer; letting the systemd watchdog restart the service"
+                );
             }
         }
     });

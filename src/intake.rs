@@ -93,7 +93,7 @@ impl Intake {
     /// may have left in the archive.
     pub fn open(cfg: Config) -> anyhow::Result<Arc<Intake>> {
         let dirs = cfg.prepare_dirs()?;
-        let journal = Journal::open(&dirs.journal())
+        let mut journal = Journal::open(&dirs.journal())
             .map_err(|e| anyhow::anyhow!("{}: {e}", dirs.journal().display()))?;
         let spool = Spool::new(&dirs.spool())
             .map_err(|e| anyhow::anyhow!("{}: {e}", dirs.spool().display()))?;
@@ -104,6 +104,8 @@ impl Intake {
                 "removed temp files left in the archive by an interrupted run"
             );
         }
+        // Renames a page edit planned and a crash interrupted come first.
+        crate::store::moves::apply_pending(&mut journal, &dirs)?;
         Ok(Arc::new(Intake {
             naming: cfg.naming(),
             cfg,

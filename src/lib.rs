@@ -11,6 +11,7 @@ pub mod capture;
 pub mod codec;
 pub mod config;
 pub mod daemon;
+pub mod edit;
 pub mod imaging;
 pub mod intake;
 pub mod pipeline;

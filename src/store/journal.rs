@@ -76,6 +76,28 @@ const MIGRATIONS: &[&str] = &[
     // with more pages.
     "ALTER TABLE pages ADD COLUMN frame_sha256 TEXT;
     CREATE INDEX pages_source ON pages(book_id, source);",
+    // 4: page edits (see store/ops.rs): removed pages keep their row and
+    // their bytes in the trash; file moves are planned in the journal and
+    // replayed after a crash; pages marked for rescan.
+    "ALTER TABLE pages ADD COLUMN removed TEXT CHECK (removed IN ('deleted', 'replaced'));
+    ALTER TABLE pages ADD COLUMN trash_path TEXT;
+    DROP INDEX pages_content;
+    CREATE UNIQUE INDEX pages_content ON pages(book_id, source_sha256, frame)
+        WHERE state != 'quarantined' AND removed IS NULL;
+    CREATE TABLE file_moves (
+        id INTEGER PRIMARY KEY,
+        src_root TEXT NOT NULL CHECK (src_root IN ('archive', 'trash')),
+        src TEXT NOT NULL,
+        dst_root TEXT NOT NULL CHECK (dst_root IN ('archive', 'trash')),
+        dst TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE TABLE rescans (
+        book_id INTEGER NOT NULL REFERENCES books(id),
+        seq INTEGER NOT NULL,
+        since INTEGER NOT NULL,
+        PRIMARY KEY (book_id, seq)
+    );",
 ];
 
 /// The `current_books` key of the station as a whole (watch folder root).

@@ -3,6 +3,8 @@
 
 pub mod filing;
 pub mod journal;
+pub mod moves;
+pub mod ops;
 pub mod spool;
 
 pub use journal::{BookRow, Journal, JournalError, PageRow, PageState, STATION};
