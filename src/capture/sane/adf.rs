@@ -18,8 +18,11 @@ use super::device::{Device, Sane};
 use super::error::{Op, ScanError, Status};
 use super::frame::{Completeness, RawPage};
 use super::identity::DeviceLock;
+use super::options::parse_value;
 use super::options::{OptionValue, Setting};
-use super::profile::{classify_source, is_feeder, Source};
+use super::profile::{
+    classify_source, is_feeder, settings as profile_settings, ScanProfile, Source,
+};
 use super::reader::{is_transient, read_page, ReadConfig};
 
 /// Whether to keep feeding after the first page.
@@ -34,7 +37,9 @@ pub enum Feed {
 
 #[derive(Debug, Clone)]
 pub struct BatchConfig {
-    /// Option settings, applied in order after opening.
+    /// A profile mapped onto the backend's options, applied first.
+    pub profile: Option<ScanProfile>,
+    /// Option settings, applied in order after opening (and the profile).
     pub settings: Vec<(String, Setting)>,
     pub read: ReadConfig,
     pub feed: Feed,
@@ -46,6 +51,7 @@ pub struct BatchConfig {
 impl Default for BatchConfig {
     fn default() -> Self {
         BatchConfig {
+            profile: None,
             settings: Vec::new(),
             read: ReadConfig::default(),
             feed: Feed::Auto,
@@ -186,7 +192,14 @@ fn run(
             return;
         }
     };
-    if let Err(e) = apply(&mut dev, &cfg.settings) {
+    let from_profile = match &cfg.profile {
+        Some(p) => profile_settings(p, dev.options()),
+        None => Ok(Vec::new()),
+    };
+    if let Err(e) = from_profile
+        .and_then(|s| apply(&mut dev, &s))
+        .and_then(|()| apply(&mut dev, &cfg.settings))
+    {
         let _ = tx.send(Err(e));
         return;
     }
@@ -295,6 +308,17 @@ pub fn apply(dev: &mut Device, settings: &[(String, Setting)]) -> Result<(), Sca
         match s {
             Setting::Auto => dev.set_auto(name)?,
             Setting::Value(v) => dev.set(name, v)?,
+            Setting::Text(t) => {
+                let d = dev.option(name).ok_or_else(|| ScanError::BadOption {
+                    name: name.clone(),
+                    reason: "no such option".into(),
+                })?;
+                match parse_value(d, t.as_deref())? {
+                    Setting::Auto => dev.set_auto(name)?,
+                    Setting::Value(v) => dev.set(name, &v)?,
+                    Setting::Text(_) => continue,
+                }
+            }
         };
     }
     Ok(())

@@ -70,9 +70,9 @@ impl FrameParams {
             1 | 8 | 16 => p.depth as u8,
             d => return Err(ScanError::Frame(format!("depth {d} is not supported"))),
         };
-        if depth == 1 && format != FrameFormat::Gray {
+        if depth == 1 && format.plane().is_some() {
             return Err(ScanError::Frame(
-                "1-bit colour frames are not supported".into(),
+                "1-bit three-pass frames are not supported".into(),
             ));
         }
         if p.bytes_per_line <= 0 || p.pixels_per_line <= 0 {
@@ -308,6 +308,21 @@ impl RawPage {
     /// The bytes of `scanimage --format=pnm` for the same stream: header,
     /// then the data with 16-bit samples turned big-endian.
     pub fn pnm(&self) -> Vec<u8> {
+        if self.depth == 1 && self.channels == 3 {
+            // scanimage cannot write 1-bit RGB (it asserts); write a valid
+            // 8-bit PPM with each bit as 0 or 255.
+            if let Ok(img) = self.to_image() {
+                let rgb = img.into_rgb8();
+                let mut out = format!(
+                    "P6\n# SANE data follows\n{} {}\n255\n",
+                    rgb.width(),
+                    rgb.height()
+                )
+                .into_bytes();
+                out.extend_from_slice(rgb.as_raw());
+                return out;
+            }
+        }
         let header = self.pnm_header();
         let mut out = Vec::with_capacity(header.len() + self.data.len());
         out.extend_from_slice(header.as_bytes());
@@ -345,7 +360,7 @@ impl RawPage {
         let h = self.whole_lines();
         let ch = self.channels as usize;
         let need = match self.depth {
-            1 => w.div_ceil(8),
+            1 => (w * ch).div_ceil(8),
             8 => w * ch,
             _ => w * ch * 2,
         };
@@ -366,7 +381,7 @@ impl RawPage {
             .map(|l| &l[..need]);
         let too_big = || ScanError::Frame("pixel buffer size mismatch".into());
         Ok(match (self.depth, ch) {
-            (1, _) => {
+            (1, 1) => {
                 let mut px = Vec::with_capacity(w * h);
                 for row in rows {
                     for x in 0..w {
@@ -375,6 +390,20 @@ impl RawPage {
                     }
                 }
                 DynamicImage::ImageLuma8(GrayImage::from_raw(wu, hu, px).ok_or_else(too_big)?)
+            }
+            (1, _) => {
+                // 1-bit RGB: three bits per pixel, R G B, 1 = channel on.
+                let mut px = Vec::with_capacity(w * h * 3);
+                for row in rows {
+                    for i in 0..w * 3 {
+                        px.push(if row[i / 8] >> (7 - (i % 8)) & 1 == 1 {
+                            255
+                        } else {
+                            0
+                        });
+                    }
+                }
+                DynamicImage::ImageRgb8(RgbImage::from_raw(wu, hu, px).ok_or_else(too_big)?)
             }
             (8, 1) => {
                 let px: Vec<u8> = rows.flatten().copied().collect();

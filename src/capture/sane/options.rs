@@ -148,6 +148,10 @@ impl std::fmt::Display for OptionValue {
 pub enum Setting {
     Value(OptionValue),
     Auto,
+    /// Text parsed against the descriptor current when it is applied (an
+    /// earlier setting may change the option list, e.g. mode=Color makes
+    /// three-pass active).
+    Text(Option<String>),
 }
 
 /// Splits `NAME=VALUE` (a bare `NAME` means `yes` for bools / press for
@@ -206,7 +210,43 @@ pub fn parse_value(d: &OptionDesc, text: Option<&str>) -> Result<Setting, ScanEr
         ValueKind::Button => OptionValue::Button,
         ValueKind::Group => return Err(bad("a group title, not an option".into())),
     };
+    check_numbers(d, &v).map_err(bad)?;
     Ok(Setting::Value(v))
+}
+
+/// Checks Int/Fixed values against a range or word-list constraint, as raw
+/// SANE words (quantisation is left to the backend, which rounds).
+fn check_numbers(d: &OptionDesc, v: &OptionValue) -> Result<(), String> {
+    let words: Vec<i32> = match v {
+        OptionValue::Int(v) => v.clone(),
+        OptionValue::Fixed(v) => v.iter().map(|&f| (f * 65536.0) as i32).collect(),
+        _ => return Ok(()),
+    };
+    let show = |w: i32| {
+        if d.kind == ValueKind::Fixed {
+            (w as f64 / 65536.0).to_string()
+        } else {
+            w.to_string()
+        }
+    };
+    for w in words {
+        match &d.constraint {
+            Constraint::Range { min, max, .. } if w < *min || w > *max => {
+                return Err(format!(
+                    "{} is outside {}..{}",
+                    show(w),
+                    show(*min),
+                    show(*max)
+                ))
+            }
+            Constraint::WordList(l) if !l.iter().any(|x| (x - w).abs() <= 1) => {
+                let l: Vec<String> = l.iter().map(|&x| show(x)).collect();
+                return Err(format!("{} is not one of {}", show(w), l.join("|")));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -252,6 +292,25 @@ mod tests {
         assert_eq!(parse_value(&f, Some("AUTO")).unwrap(), Setting::Auto);
         assert!(parse_value(&f, Some("1e9")).is_err());
         assert_eq!(split_assignment("--mode=Color"), ("mode", Some("Color")));
+        let mut depth = desc(ValueKind::Int, 4, ffi::CAP_SOFT_SELECT);
+        depth.constraint = Constraint::WordList(vec![1, 8, 16]);
+        assert!(parse_value(&depth, Some("12")).is_err());
+        assert!(parse_value(&depth, Some("16")).is_ok());
+        let mut res = desc(ValueKind::Fixed, 4, ffi::CAP_SOFT_SELECT);
+        res.constraint = Constraint::Range {
+            min: 1 << 16,
+            max: 1200 << 16,
+            quant: 1 << 16,
+        };
+        assert!(parse_value(&res, Some("0.5")).is_err());
+        assert!(parse_value(&res, Some("50")).is_ok());
+        let mut mode = desc(ValueKind::String, 8, ffi::CAP_SOFT_SELECT);
+        mode.constraint = Constraint::StringList(vec!["Gray".into(), "Color".into()]);
+        assert_eq!(
+            parse_value(&mode, Some("color")).unwrap(),
+            Setting::Value(OptionValue::Str("Color".into()))
+        );
+        assert!(parse_value(&mode, Some("Sepia")).is_err());
         assert_eq!(split_assignment("preview"), ("preview", None));
     }
 }
