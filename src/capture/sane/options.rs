@@ -205,7 +205,17 @@ pub fn parse_value(d: &OptionDesc, text: Option<&str>) -> Result<Setting, ScanEr
             OptionValue::Fixed(v)
         }
         ValueKind::String => {
-            OptionValue::Str(text.ok_or_else(|| bad("needs a value".into()))?.to_string())
+            let t = text.ok_or_else(|| bad("needs a value".into()))?;
+            match &d.constraint {
+                // Case-insensitive, giving the backend its own spelling.
+                Constraint::StringList(l) => OptionValue::Str(
+                    l.iter()
+                        .find(|s| s.eq_ignore_ascii_case(t))
+                        .ok_or_else(|| bad(format!("{t:?} is not one of {l:?}")))?
+                        .clone(),
+                ),
+                _ => OptionValue::Str(t.to_string()),
+            }
         }
         ValueKind::Button => OptionValue::Button,
         ValueKind::Group => return Err(bad("a group title, not an option".into())),
