@@ -85,12 +85,17 @@ fn pick_device(sane: &Sane, wanted: Option<&str>) -> Result<(String, DeviceLock)
     }
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Writes a page as `.part`, then renames it, so a page file is never seen
+/// half-written (as scanimage --batch does). No fsync: this is the reference
+/// path, measured against scanimage; durability is the intake's spool.
+fn write_page(path: &Path, page: &sohoa::capture::sane::Page) -> anyhow::Result<()> {
     let part = path.with_extension("pnm.part");
-    let mut f = std::fs::File::create(&part)
+    let f = std::fs::File::create(&part)
         .with_context(|| format!("cannot create {}", part.display()))?;
-    f.write_all(bytes)
-        .and_then(|()| f.sync_all())
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    page.raw
+        .write_pnm(&mut w)
+        .and_then(|()| w.flush())
         .with_context(|| format!("cannot write {}", part.display()))?;
     std::fs::rename(&part, path).with_context(|| format!("cannot rename to {}", path.display()))
 }
@@ -126,7 +131,7 @@ pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<Exit
         match item {
             Ok(page) if page.is_whole() => {
                 let path = out.join(format!("page-{:04}.pnm", page.number));
-                write_atomic(&path, &page.pnm())?;
+                write_page(&path, &page)?;
                 saved += 1;
             }
             Ok(page) => {

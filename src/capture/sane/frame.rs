@@ -308,24 +308,29 @@ impl RawPage {
     /// The bytes of `scanimage --format=pnm` for the same stream: header,
     /// then the data with 16-bit samples turned big-endian.
     pub fn pnm(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.data.len() + 64);
+        // Writing to a Vec cannot fail.
+        let _ = self.write_pnm(&mut out);
+        out
+    }
+
+    /// Writes the same bytes as `pnm()` without building them in memory.
+    pub fn write_pnm(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
         if self.depth == 1 && self.channels == 3 {
             // scanimage cannot write 1-bit RGB (it asserts); write a valid
             // 8-bit PPM with each bit as 0 or 255.
             if let Ok(img) = self.to_image() {
                 let rgb = img.into_rgb8();
-                let mut out = format!(
+                write!(
+                    w,
                     "P6\n# SANE data follows\n{} {}\n255\n",
                     rgb.width(),
                     rgb.height()
-                )
-                .into_bytes();
-                out.extend_from_slice(rgb.as_raw());
-                return out;
+                )?;
+                return w.write_all(rgb.as_raw());
             }
         }
-        let header = self.pnm_header();
-        let mut out = Vec::with_capacity(header.len() + self.data.len());
-        out.extend_from_slice(header.as_bytes());
+        w.write_all(self.pnm_header().as_bytes())?;
         if self.depth == 16 && cfg!(target_endian = "little") {
             // Streamed pages drop a trailing odd byte, as scanimage does.
             let even = self.data.len() & !1;
@@ -334,18 +339,19 @@ impl RawPage {
             } else {
                 &self.data[..]
             };
-            for pair in body.chunks(2) {
-                if let [a, b] = pair {
-                    out.push(*b);
-                    out.push(*a);
-                } else {
-                    out.extend_from_slice(pair);
+            let mut buf = Vec::with_capacity(1 << 16);
+            for chunk in body.chunks(1 << 16) {
+                buf.clear();
+                buf.extend_from_slice(chunk);
+                for pair in buf.chunks_exact_mut(2) {
+                    pair.swap(0, 1);
                 }
+                w.write_all(&buf)?;
             }
+            Ok(())
         } else {
-            out.extend_from_slice(&self.data);
+            w.write_all(&self.data)
         }
-        out
     }
 
     /// Whole lines available in `data` (at most the header height).
