@@ -457,3 +457,37 @@ fn missing_device_is_a_clear_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("[bad-option]"), "{err}");
 }
+
+#[test]
+fn scan_files_an_adf_batch_through_the_intake() {
+    let Some(cfg) = sane_env() else { return };
+    let cwd = tempfile::tempdir().unwrap();
+    let out = Command::new(SOHOA)
+        .args(["scan", "--book", "KS.2024.01", "--device", "test:0"])
+        .env("SANE_CONFIG_DIR", cfg.path())
+        .current_dir(cwd.path())
+        .output()
+        .expect("run sohoa scan");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The test backend sends ten identical pages; the intake files the first
+    // and reports the others as duplicates.
+    assert!(text.contains("page(s) filed into KS.2024.01"), "{text}");
+    let archive = cwd.path().join("sohoa-data/archive");
+    let mut n = 0;
+    let mut stack = vec![archive];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            if e.path().is_dir() {
+                stack.push(e.path());
+            } else {
+                n += 1;
+            }
+        }
+    }
+    assert!(n >= 1, "nothing filed");
+}

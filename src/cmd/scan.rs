@@ -13,6 +13,8 @@ use sohoa::capture::sane::buttons::sensors;
 use sohoa::capture::sane::identity::{device_lock, find_by_name, DeviceLock, Identity};
 use sohoa::capture::sane::options::{split_assignment, Setting};
 use sohoa::capture::sane::{DeviceInfo, Sane, ScanError, ScanProfile};
+use sohoa::config::Config;
+use sohoa::intake::{Intake, PageOutcome, Submitted};
 
 /// Exit code of a scan that ended with a scanner error.
 const EXIT_SCAN_ERROR: u8 = 3;
@@ -153,9 +155,16 @@ pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<Exit
 pub fn scan(
     device: Option<&str>,
     book: &str,
-    _locality: Option<&str>,
-    _config: Option<&Path>,
+    locality: Option<&str>,
+    config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    super::init_logging();
+    let cfg = Config::load(config)?;
+    let locality = locality.unwrap_or(&cfg.station.locality).to_string();
+    let book_id = cfg
+        .naming()
+        .parse_book(book, &locality)
+        .map_err(|e| anyhow::anyhow!("--book: {e}"))?;
     let sane = match sane_or_exit() {
         Ok(s) => s,
         Err(code) => return Ok(code),
@@ -164,44 +173,62 @@ pub fn scan(
         Ok(x) => x,
         Err(e) => return Ok(report(&e)),
     };
-    let cfg = BatchConfig {
+    let intake = Intake::open(cfg)?;
+    intake.recover()?;
+    let book = intake.book(&book_id)?;
+    let batch_cfg = BatchConfig {
         profile: Some(ScanProfile::default()),
         ..BatchConfig::default()
     };
-    let batch = match Batch::start(sane, &name, lock, cfg) {
+    let batch = match Batch::start(sane, &name, lock, batch_cfg) {
         Ok(b) => b,
         Err(e) => return Ok(report(&e)),
     };
     cancel_on_signal(batch.canceller());
-    // NOTE for the lead: the intake (spool + journal + filing) is not on
-    // main yet. Each `Page` (raw frame, `page.pnm()` / `page.to_image()`,
-    // `page.dpi`, `page.is_whole()`) goes to the intake here; until then the
-    // pages are captured and counted, and the command fails so nobody takes
-    // the batch for filed.
-    let mut captured = 0u32;
+    let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
+    let mut filed = 0u32;
     for item in batch {
-        match item {
-            Ok(page) => {
-                captured += page.is_whole() as u32;
-                eprintln!(
-                    "sohoa: page {} {}x{} {} ({})",
-                    page.number,
-                    page.raw.pixels_per_line,
-                    page.raw.header_lines,
-                    if page.is_whole() {
-                        "whole"
-                    } else {
-                        "CUT SHORT"
-                    },
-                    book
-                );
+        let page = match item {
+            Ok(p) => p,
+            Err(e) => {
+                println!("{filed} page(s) filed into {}", book.name);
+                return Ok(report(&e));
             }
+        };
+        if !page.is_whole() {
+            eprintln!(
+                "sohoa: page {} cut short ({:?}): not filed, rescan it",
+                page.number, page.raw.completeness
+            );
+            continue; // the error that cut it short follows and ends the batch
+        }
+        let bytes = match page.intake_pnm() {
+            Ok(b) => b,
             Err(e) => return Ok(report(&e)),
+        };
+        let source = format!("{name}#{stamp}-{:04}", page.number);
+        let (submitted, frames) = intake.submit(&book, &source, &bytes)?;
+        let Submitted::Spooled(pages) = submitted else {
+            eprintln!("sohoa: page {}: {submitted:?}", page.number);
+            continue;
+        };
+        for ((id, _), mut frame) in pages.into_iter().zip(frames) {
+            if frame.dpi.is_none() {
+                frame.dpi = page.dpi.map(|d| d as f32);
+            }
+            match intake.process(id, Some(frame))? {
+                PageOutcome::Filed { seq, path, .. } => {
+                    filed += 1;
+                    println!("page {seq}: {path}");
+                }
+                PageOutcome::Quarantined { reason, .. } => {
+                    eprintln!("sohoa: page {} quarantined: {reason}", page.number)
+                }
+            }
         }
     }
-    anyhow::bail!(
-        "{captured} page(s) captured for {book} but not filed: the intake is not wired yet"
-    )
+    println!("{filed} page(s) filed into {}", book.name);
+    Ok(ExitCode::SUCCESS)
 }
 
 pub fn devices(as_json: bool) -> anyhow::Result<ExitCode> {

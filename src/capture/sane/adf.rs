@@ -90,6 +90,18 @@ impl Page {
     pub fn to_image(&self) -> Result<image::DynamicImage, ScanError> {
         self.raw.to_image()
     }
+    /// A well-formed PNM for the intake: the scanimage bytes when lines
+    /// carry no padding, else the pixels re-encoded without it.
+    pub fn intake_pnm(&self) -> Result<Vec<u8>, ScanError> {
+        if !self.raw.has_padding() {
+            return Ok(self.raw.pnm());
+        }
+        let img = self.raw.to_image()?;
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Pnm)
+            .map_err(|e| ScanError::Frame(e.to_string()))?;
+        Ok(out)
+    }
 }
 
 /// Cancels a running batch from any thread.

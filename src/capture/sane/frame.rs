@@ -354,6 +354,18 @@ impl RawPage {
         }
     }
 
+    /// Whether lines carry bytes beyond their pixels (or the page is 1-bit
+    /// RGB, which PNM cannot hold as sent).
+    pub fn has_padding(&self) -> bool {
+        let ch = self.channels as usize;
+        let need = match self.depth {
+            1 => (self.pixels_per_line * ch).div_ceil(8),
+            8 => self.pixels_per_line * ch,
+            _ => self.pixels_per_line * ch * 2,
+        };
+        need != self.bytes_per_line || (self.depth == 1 && ch == 3)
+    }
+
     /// Whole lines available in `data` (at most the header height).
     pub fn whole_lines(&self) -> usize {
         (self.data.len() / self.bytes_per_line.max(1)).min(self.header_lines)
