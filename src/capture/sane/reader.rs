@@ -58,14 +58,17 @@ pub fn read_page(
         let params = dev.parameters().map_err(|e| fail(dev, e, None))?;
         let fp = FrameParams::from_sane(&params).map_err(|e| fail(dev, e, None))?;
         asm.begin_frame(fp).map_err(|e| fail(dev, e, None))?;
-        // Non-blocking reads and the select fd are independent offers; the
-        // fd also lets a blocking read wait with a timeout, for cancelling.
-        let non_blocking = cfg.non_blocking && dev.set_io_mode(true).is_ok();
+        // Non-blocking reads only together with a select fd: without one
+        // they only buy busy polling, and some backends (the `test` backend
+        // among them) end the frame when a non-blocking read finds no data.
+        // The fd alone also lets a blocking read wait with a timeout, so
+        // cancel stays prompt.
         let fd = if cfg.non_blocking {
             dev.select_fd().ok()
         } else {
             None
         };
+        let non_blocking = fd.is_some() && dev.set_io_mode(true).is_ok();
         loop {
             if cancel.load(Ordering::Relaxed) {
                 dev.cancel();
