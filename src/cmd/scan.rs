@@ -1,17 +1,338 @@
-//! sohoa scan, capture and devices: scanner commands
+//! `sohoa devices`, `sohoa capture` and `sohoa scan`: argument handling and
+//! output for the scanner commands. The work lives in `capture::sane`.
+
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::json;
+
+use sohoa::capture::sane::adf::{Batch, BatchConfig, Canceller};
+use sohoa::capture::sane::buttons::sensors;
+use sohoa::capture::sane::identity::{device_lock, find_by_name, DeviceLock, Identity};
+use sohoa::capture::sane::options::{split_assignment, Setting};
+use sohoa::capture::sane::{DeviceInfo, Sane, ScanError, ScanProfile};
+use sohoa::config::Config;
+use sohoa::intake::{Intake, PageOutcome, Submitted};
+
+/// Exit code of a scan that ended with a scanner error.
+const EXIT_SCAN_ERROR: u8 = 3;
+/// Exit code when scanning is off (no libsane).
+const EXIT_NO_SANE: u8 = 4;
+/// Exit code of a cancelled scan (as for SIGINT).
+const EXIT_CANCELLED: u8 = 130;
+
+fn sane_or_exit() -> Result<&'static Sane, ExitCode> {
+    Sane::get().map_err(|e| {
+        eprintln!("sohoa: {e}");
+        ExitCode::from(EXIT_NO_SANE)
+    })
+}
+
+fn report(e: &ScanError) -> ExitCode {
+    eprintln!(
+        "sohoa: scan error [{}]: {} / {}",
+        e.code(),
+        e.message_vi(),
+        e.message_en()
+    );
+    if matches!(e, ScanError::Cancelled) {
+        ExitCode::from(EXIT_CANCELLED)
+    } else {
+        ExitCode::from(EXIT_SCAN_ERROR)
+    }
+}
+
+/// Cancels `c` on SIGINT or SIGTERM (a small runtime on its own thread; the
+/// scan itself never runs on an async runtime).
+fn cancel_on_signal(c: Canceller) {
+    std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        });
+        c.cancel();
+    });
+}
+
+/// The device to use: a SANE name or "VENDOR MODEL", else the first one.
+fn pick_device(sane: &Sane, wanted: Option<&str>) -> Result<(String, DeviceLock), ScanError> {
+    let devices = sane.devices()?;
+    let info: Option<DeviceInfo> = match wanted {
+        Some(w) => find_by_name(&devices, w),
+        None => devices.first().cloned(),
+    };
+    match (info, wanted) {
+        (Some(d), _) => {
+            let lock = device_lock(&Identity::of(&d, None).key());
+            Ok((d.name, lock))
+        }
+        // A name the list does not show may still open (e.g. "test" or a
+        // network device given as net:HOST:NAME).
+        (None, Some(w)) => Ok((w.to_string(), device_lock(w))),
+        (None, None) => Err(ScanError::NoDevice("(any)".into())),
+    }
+}
+
+/// Writes a page as `.part`, then renames it, so a page file is never seen
+/// half-written (as scanimage --batch does). No fsync: this is the reference
+/// path, measured against scanimage; durability is the intake's spool.
+fn write_page(path: &Path, page: &sohoa::capture::sane::Page) -> anyhow::Result<()> {
+    let part = path.with_extension("pnm.part");
+    let f = std::fs::File::create(&part)
+        .with_context(|| format!("cannot create {}", part.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+    page.raw
+        .write_pnm(&mut w)
+        .and_then(|()| w.flush())
+        .with_context(|| format!("cannot write {}", part.display()))?;
+    std::fs::rename(&part, path).with_context(|| format!("cannot rename to {}", path.display()))
+}
+
+pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<ExitCode> {
+    let settings: Vec<(String, Setting)> = opts
+        .iter()
+        .map(|o| {
+            let (n, v) = split_assignment(o);
+            (n.to_string(), Setting::Text(v.map(str::to_string)))
+        })
+        .collect();
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let sane = match sane_or_exit() {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let (name, lock) = match pick_device(sane, Some(device)) {
+        Ok(x) => x,
+        Err(e) => return Ok(report(&e)),
+    };
+    let cfg = BatchConfig {
+        settings,
+        ..BatchConfig::default()
+    };
+    let batch = match Batch::start(sane, &name, lock, cfg) {
+        Ok(b) => b,
+        Err(e) => return Ok(report(&e)),
+    };
+    cancel_on_signal(batch.canceller());
+    let mut saved = 0u32;
+    for item in batch {
+        match item {
+            Ok(page) if page.is_whole() => {
+                let path = out.join(format!("page-{:04}.pnm", page.number));
+                write_page(&path, &page)?;
+                saved += 1;
+            }
+            Ok(page) => {
+                eprintln!(
+                    "sohoa: page {} cut short ({:?}): not saved",
+                    page.number, page.raw.completeness
+                );
+            }
+            Err(e) => {
+                eprintln!("sohoa: {saved} page(s) saved in {}", out.display());
+                return Ok(report(&e));
+            }
+        }
+    }
+    eprintln!("sohoa: {saved} page(s) saved in {}", out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
 pub fn scan(
-    _device: Option<&str>,
-    _book: &str,
-    _locality: Option<&str>,
-    _config: Option<&Path>,
+    device: Option<&str>,
+    book: &str,
+    locality: Option<&str>,
+    config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+    super::init_logging();
+    let cfg = Config::load(config)?;
+    let locality = locality.unwrap_or(&cfg.station.locality).to_string();
+    let book_id = cfg
+        .naming()
+        .parse_book(book, &locality)
+        .map_err(|e| anyhow::anyhow!("--book: {e}"))?;
+    let sane = match sane_or_exit() {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let (name, lock) = match pick_device(sane, device) {
+        Ok(x) => x,
+        Err(e) => return Ok(report(&e)),
+    };
+    let intake = Intake::open(cfg)?;
+    intake.recover()?;
+    let book = intake.book(&book_id)?;
+    let batch_cfg = BatchConfig {
+        profile: Some(ScanProfile::default()),
+        ..BatchConfig::default()
+    };
+    let batch = match Batch::start(sane, &name, lock, batch_cfg) {
+        Ok(b) => b,
+        Err(e) => return Ok(report(&e)),
+    };
+    cancel_on_signal(batch.canceller());
+    let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
+    let mut filed = 0u32;
+    for item in batch {
+        let page = match item {
+            Ok(p) => p,
+            Err(e) => {
+                println!("{filed} page(s) filed into {}", book.name);
+                return Ok(report(&e));
+            }
+        };
+        if !page.is_whole() {
+            eprintln!(
+                "sohoa: page {} cut short ({:?}): not filed, rescan it",
+                page.number, page.raw.completeness
+            );
+            continue; // the error that cut it short follows and ends the batch
+        }
+        let bytes = match page.intake_pnm() {
+            Ok(b) => b,
+            Err(e) => return Ok(report(&e)),
+        };
+        let source = format!("{name}#{stamp}-{:04}", page.number);
+        let (submitted, frames) = intake.submit(&book, &source, &bytes)?;
+        let Submitted::Spooled(pages) = submitted else {
+            eprintln!("sohoa: page {}: {submitted:?}", page.number);
+            continue;
+        };
+        for ((id, _), mut frame) in pages.into_iter().zip(frames) {
+            if frame.dpi.is_none() {
+                frame.dpi = page.dpi.map(|d| d as f32);
+            }
+            match intake.process(id, Some(frame))? {
+                PageOutcome::Filed { seq, path, .. } => {
+                    filed += 1;
+                    println!("page {seq}: {path}");
+                }
+                PageOutcome::Quarantined { reason, .. } => {
+                    eprintln!("sohoa: page {} quarantined: {reason}", page.number)
+                }
+            }
+        }
+    }
+    println!("{filed} page(s) filed into {}", book.name);
+    Ok(ExitCode::SUCCESS)
 }
-pub fn capture(_device: &str, _out: &Path, _opts: &[String]) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+
+pub fn devices(as_json: bool) -> anyhow::Result<ExitCode> {
+    let sane = match sane_or_exit() {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let list = match sane.devices() {
+        Ok(l) => l,
+        Err(e) => return Ok(report(&e)),
+    };
+    let mut all = Vec::new();
+    for d in &list {
+        let lock = device_lock(&Identity::of(d, None).key());
+        let entry = match lock.try_lock() {
+            Err(_) => json!({"device": d, "error": "busy scanning"}),
+            Ok(_g) => match sane.open(&d.name) {
+                Err(e) => json!({"device": d, "error": e.to_string()}),
+                Ok(dev) => {
+                    let options: Vec<_> = dev
+                        .options()
+                        .iter()
+                        .map(|o| {
+                            let value = dev.get(&o.name).ok();
+                            json!({
+                                "name": o.name, "title": o.title, "type": o.kind,
+                                "unit": o.unit, "cap": o.cap_names(), "size": o.size,
+                                "constraint": o.constraint, "value": value,
+                            })
+                        })
+                        .collect();
+                    let buttons: Vec<&str> = sensors(dev.options())
+                        .iter()
+                        .map(|o| o.name.as_str())
+                        .collect();
+                    json!({"device": d, "options": options, "buttons": buttons})
+                }
+            },
+        };
+        all.push(entry);
+    }
+    use std::fmt::Write as _;
+    let mut text = String::new();
+    if as_json {
+        text = serde_json::to_string_pretty(&all)?;
+        text.push('\n');
+        return emit(&text);
+    }
+    if all.is_empty() {
+        let _ = writeln!(text, "no scanners found (SANE {})", sane.version_string());
+    }
+    for e in &all {
+        let d = &e["device"];
+        let _ = writeln!(
+            text,
+            "{}  {} {} ({})",
+            d["name"].as_str().unwrap_or(""),
+            d["vendor"].as_str().unwrap_or(""),
+            d["model"].as_str().unwrap_or(""),
+            d["kind"].as_str().unwrap_or("")
+        );
+        if let Some(err) = e["error"].as_str() {
+            let _ = writeln!(text, "    error: {err}");
+        }
+        for o in e["options"].as_array().into_iter().flatten() {
+            let name = o["name"].as_str().unwrap_or("");
+            if name.is_empty() || o["type"] == "group" {
+                continue;
+            }
+            let v = match &o["value"] {
+                serde_json::Value::Null => String::from("-"),
+                serde_json::Value::String(s) => s.clone(),
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .map(|x| x.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","),
+                v => v.to_string(),
+            };
+            let _ = writeln!(text, "    --{name} = {v}");
+        }
+        let b: Vec<&str> = e["buttons"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str())
+            .collect();
+        let _ = writeln!(
+            text,
+            "    buttons: {}",
+            if b.is_empty() {
+                "-".into()
+            } else {
+                b.join(", ")
+            }
+        );
+    }
+    emit(&text)
 }
-pub fn devices(_json: bool) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("not built yet")
+
+/// Writes to stdout; a closed pipe (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<ExitCode> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(ExitCode::SUCCESS),
+    }
 }
