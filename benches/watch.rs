@@ -30,7 +30,7 @@ fn start(dir: &Path, stable: f64) -> Child {
         .port();
     std::fs::write(
         dir.join("bench.toml"),
-        format!("[server]\nlisten = \"127.0.0.1:{port}\"\n[watch]\nstable_secs = {stable}\npoll_secs = 0.1\n"),
+        format!("[server]\nlisten = \"127.0.0.1:{port}\"\n[scanner]\nenabled = false\n[watch]\nstable_secs = {stable}\npoll_secs = 0.1\n"),
     )
     .unwrap();
     let child = Command::new(env!("CARGO_BIN_EXE_sohoa"))

@@ -27,6 +27,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub workers: WorkersConfig,
     pub watch: crate::capture::watch::WatchConfig,
+    pub scanner: crate::capture::scanner::ScannerConfig,
 }
 
 /// `[station]`: this workstation.
@@ -213,6 +214,7 @@ impl Config {
         self.imaging.validate(&mut p);
         self.output.validate(&mut p);
         self.watch.validate(&mut p);
+        self.scanner.validate(&mut p);
         match self.server.listen.parse::<std::net::SocketAddr>() {
             Err(_) => p.push(format!(
                 "server.listen: \"{}\" is not an address and port such as 127.0.0.1:8734",

@@ -34,6 +34,11 @@ pub struct Handle {
     pub devices_changed: Arc<tokio::sync::Notify>,
     /// Scanners and their state, kept up to date by the scanner wiring.
     pub scanners: Scanners,
+    /// Requests to the scanner source (scan now, look for devices).
+    scan_requests: std::sync::mpsc::Sender<crate::capture::scanner::Request>,
+    /// The receiving end, taken once by the scanner source.
+    scan_inbox:
+        Arc<std::sync::Mutex<Option<std::sync::mpsc::Receiver<crate::capture::scanner::Request>>>>,
 }
 
 impl Handle {
@@ -46,6 +51,7 @@ impl Handle {
         let (work, rx) = mpsc::channel::<Work>(queue.max(1));
         let (stop, shutdown) = watch::channel(false);
         let (events, _) = tokio::sync::broadcast::channel(256);
+        let (scan_requests, scan_rx) = crate::capture::scanner::channel_pair();
         let handle = Handle {
             intake,
             work,
@@ -53,8 +59,18 @@ impl Handle {
             events,
             devices_changed: Arc::new(tokio::sync::Notify::new()),
             scanners: Scanners::default(),
+            scan_requests,
+            scan_inbox: Arc::new(std::sync::Mutex::new(Some(scan_rx))),
         };
         (handle, rx, stop)
+    }
+
+    /// Asks the scanner source to start a batch on `device` (a SANE name;
+    /// empty: the first scanner). False when scanning is off.
+    pub fn request_scan(&self, device: &str) -> bool {
+        self.scan_requests
+            .send(crate::capture::scanner::Request::Scan(device.to_string()))
+            .is_ok()
     }
 
     /// Queues a spooled page for the workers.
@@ -102,6 +118,26 @@ impl Handle {
         source: String,
         bytes: Vec<u8>,
     ) -> anyhow::Result<Submitted> {
+        self.submit_checked(book, source, bytes, true).await
+    }
+
+    /// `submit` for a page a scanner just captured (no duplicate check).
+    pub async fn submit_captured(
+        &self,
+        book: BookRow,
+        source: String,
+        bytes: Vec<u8>,
+    ) -> anyhow::Result<Submitted> {
+        self.submit_checked(book, source, bytes, false).await
+    }
+
+    async fn submit_checked(
+        &self,
+        book: BookRow,
+        source: String,
+        bytes: Vec<u8>,
+        dedupe: bool,
+    ) -> anyhow::Result<Submitted> {
         // A page marked for rescan takes the next single page scanned in.
         let rescan = {
             let intake = self.intake.clone();
@@ -125,15 +161,20 @@ impl Handle {
             }
         }
         let intake = self.intake.clone();
-        let (submitted, frames) =
-            tokio::task::spawn_blocking(move || intake.submit(&book, &source, &bytes)).await??;
+        let (submitted, frames) = tokio::task::spawn_blocking(move || {
+            intake.submit_checked(&book, &source, &bytes, dedupe)
+        })
+        .await??;
         if let Submitted::Spooled(pages) = &submitted {
-            for (&(id, _), frame) in pages.iter().zip(
-                frames
-                    .into_iter()
-                    .map(Some)
-                    .chain(std::iter::repeat_with(|| None)),
-            ) {
+            // Large frames (phone photos) are not held in the queue: the
+            // worker decodes them again, so memory stays bounded.
+            let frames = frames.into_iter().map(|f| {
+                (f.image.width() as u64 * f.image.height() as u64 <= 30_000_000).then_some(f)
+            });
+            for (&(id, _), frame) in pages
+                .iter()
+                .zip(frames.chain(std::iter::repeat_with(|| None)))
+            {
                 self.work
                     .send((id, frame))
                     .await
@@ -254,6 +295,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     {
         let handle = handle.clone();
         services.spawn(async move { crate::capture::watch::run(handle).await });
+    }
+    let scan_rx = handle
+        .scan_inbox
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .take();
+    if let Some(rx) = scan_rx {
+        crate::capture::scanner::start(handle.clone(), rx, handle.scan_requests.clone());
     }
 
     ready_for_systemd(&handle);

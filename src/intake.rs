@@ -149,6 +149,27 @@ impl Intake {
         source: &str,
         bytes: &[u8],
     ) -> Result<(Submitted, Vec<Frame>)> {
+        self.submit_checked(book, source, bytes, true)
+    }
+
+    /// `submit` for a page a scanner just captured: never a duplicate, since
+    /// two sheets may scan to the same bytes (blank pages).
+    pub fn submit_captured(
+        &self,
+        book: &BookRow,
+        source: &str,
+        bytes: &[u8],
+    ) -> Result<(Submitted, Vec<Frame>)> {
+        self.submit_checked(book, source, bytes, false)
+    }
+
+    pub fn submit_checked(
+        &self,
+        book: &BookRow,
+        source: &str,
+        bytes: &[u8],
+        dedupe: bool,
+    ) -> Result<(Submitted, Vec<Frame>)> {
         let sha = sha256_hex(bytes);
         let frames = match codec::decode(bytes) {
             Ok(frames) => frames,
@@ -173,9 +194,14 @@ impl Intake {
             .spool
             .put(&sha, ext, bytes)
             .map_err(io(format!("spooling {source}")))?;
-        let added = self
-            .journal()
-            .add_pages(book, source, &sha, &spool_name, &frame_shas)?;
+        let added = self.journal().add_pages_checked(
+            book,
+            source,
+            &sha,
+            &spool_name,
+            &frame_shas,
+            dedupe,
+        )?;
         Ok(match added {
             Added::Pages { pages, first_frame } => {
                 let frames = frames.into_iter().skip(first_frame as usize).collect();
@@ -190,6 +216,27 @@ impl Intake {
                 (Submitted::Duplicate(seqs), Vec::new())
             }
         })
+    }
+
+    /// Keeps a page the scanner cut short: its bytes stay in the spool and
+    /// the journal flags it (quarantined, with the reason), so it is never
+    /// filed as a whole page and never lost.
+    pub fn hold_cut_short(
+        &self,
+        book: &BookRow,
+        source: &str,
+        bytes: &[u8],
+        reason: &str,
+    ) -> Result<i64> {
+        let sha = sha256_hex(bytes);
+        let ext = codec::probe_format(bytes).map(|f| f.ext()).unwrap_or("raw");
+        let spool_name = self
+            .spool
+            .put(&sha, ext, bytes)
+            .map_err(io(format!("spooling {source}")))?;
+        Ok(self
+            .journal()
+            .add_held(book, source, &sha, Some(&spool_name), reason)?)
     }
 
     /// Quarantines a file that never reached a book (a watch-folder file

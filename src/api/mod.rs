@@ -45,6 +45,7 @@ pub fn router(handle: Handle) -> Router {
         .route("/api/health", get(health))
         .route("/api/status", get(status::status))
         .route("/api/scanners", get(status::scanners))
+        .route("/api/scanners/scan", post(status::scan_now))
         .route("/api/registers", get(books::registers))
         .route("/api/books", get(books::list).post(books::create))
         .route("/api/books/{book}", get(books::detail))

@@ -156,3 +156,40 @@ pub async fn status(
 pub async fn scanners(State(handle): State<Handle>) -> Json<Vec<ScannerStatus>> {
     Json(handle.scanners.list())
 }
+
+#[derive(Deserialize)]
+pub struct ScanQuery {
+    /// SANE device name; empty or absent: the first scanner.
+    #[serde(default)]
+    device: String,
+}
+
+/// Starts a batch, as the scanner's button would.
+pub async fn scan_now(
+    State(handle): State<Handle>,
+    Query(q): Query<ScanQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let known = handle.scanners.list();
+    if known.is_empty() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "no scanner is connected (see `sohoa devices`)",
+        )
+        .vi("chưa có máy quét nào được kết nối"));
+    }
+    if !q.device.is_empty() && !known.iter().any(|s| s.name == q.device) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!("no scanner named \"{}\"", q.device),
+        )
+        .vi("không tìm thấy máy quét này"));
+    }
+    if !handle.request_scan(&q.device) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "scanning is off",
+        )
+        .vi("chức năng quét đang tắt"));
+    }
+    Ok(Json(serde_json::json!({ "started": true })))
+}

@@ -3,4 +3,5 @@
 //! process or file pages themselves.
 
 pub mod sane;
+pub mod scanner;
 pub mod watch;

@@ -195,19 +195,24 @@ pub fn scan(
                 return Ok(report(&e));
             }
         };
-        if !page.is_whole() {
-            eprintln!(
-                "sohoa: page {} cut short ({:?}): not filed, rescan it",
-                page.number, page.raw.completeness
-            );
-            continue; // the error that cut it short follows and ends the batch
-        }
         let bytes = match page.intake_pnm() {
-            Ok(b) => b,
+            Ok(b) => sohoa::capture::scanner::with_dpi(b, page.dpi),
             Err(e) => return Ok(report(&e)),
         };
         let source = format!("{name}#{stamp}-{:04}", page.number);
-        let (submitted, frames) = intake.submit(&book, &source, &bytes)?;
+        if !page.is_whole() {
+            let reason = format!(
+                "the scanner cut this page short ({:?}); rescan it",
+                page.raw.completeness
+            );
+            intake.hold_cut_short(&book, &source, &bytes, &reason)?;
+            eprintln!(
+                "sohoa: page {} cut short: kept in the spool, flagged, not filed; rescan it",
+                page.number
+            );
+            continue; // the error that cut it short follows and ends the batch
+        }
+        let (submitted, frames) = intake.submit_captured(&book, &source, &bytes)?;
         let Submitted::Spooled(pages) = submitted else {
             eprintln!("sohoa: page {}: {submitted:?}", page.number);
             continue;

@@ -157,6 +157,7 @@ pub(crate) fn decode_single(bytes: &[u8], format: Format) -> Result<Frame, Decod
     let dpi = match format {
         Format::Png => png_dpi(bytes),
         Format::Jpeg => jpeg_dpi(bytes),
+        Format::Pnm => pnm_dpi(bytes),
         _ => None,
     };
     Ok(Frame { image, dpi })
@@ -193,6 +194,18 @@ fn png_dpi(bytes: &[u8]) -> Option<f32> {
         }
     }
     None
+}
+
+/// Resolution from a `# dpi=N` comment in a PNM header (the scanner source
+/// writes one, since PNM has no resolution field).
+fn pnm_dpi(bytes: &[u8]) -> Option<f32> {
+    let head = &bytes[..bytes.len().min(256)];
+    let text = String::from_utf8_lossy(head);
+    text.lines()
+        .take(6)
+        .find_map(|l| l.trim().strip_prefix("# dpi="))
+        .and_then(|v| v.trim().parse::<f32>().ok())
+        .filter(|d| *d > 0.0)
 }
 
 /// Resolution from a JFIF APP0 segment.
@@ -384,6 +397,14 @@ mod tests {
             .unwrap();
         assert_eq!(decode(&jpg).unwrap().len(), 1);
         assert!(decode(&jpg[..jpg.len() - 40]).is_err());
+    }
+
+    #[test]
+    fn pnm_carries_its_dpi_in_a_comment() {
+        let pnm = b"P5\n# dpi=200\n2 2\n255\n\x00\x10\x20\x30";
+        let f = decode(pnm).unwrap();
+        assert_eq!(f[0].dpi, Some(200.0));
+        assert_eq!(f[0].image.width(), 2);
     }
 
     #[test]

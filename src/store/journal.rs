@@ -98,6 +98,11 @@ const MIGRATIONS: &[&str] = &[
         since INTEGER NOT NULL,
         PRIMARY KEY (book_id, seq)
     );",
+    // 5: a scanner may send two identical pages (blank sheets, test
+    // backends): content is no longer unique per book, only checked for
+    // files.
+    "DROP INDEX pages_content;
+    CREATE INDEX pages_content ON pages(book_id, source_sha256, frame);",
 ];
 
 /// The `current_books` key of the station as a whole (watch folder root).
@@ -364,6 +369,21 @@ impl Journal {
         spool_path: &str,
         frame_sha256: &[String],
     ) -> Result<Added> {
+        self.add_pages_checked(book, source, source_sha256, spool_path, frame_sha256, true)
+    }
+
+    /// Adds pages as `add_pages` does; with `dedupe` false the same content
+    /// is added again (a scanner's pages are new sheets even when two of
+    /// them are identical).
+    pub fn add_pages_checked(
+        &mut self,
+        book: &BookRow,
+        source: &str,
+        source_sha256: &str,
+        spool_path: &str,
+        frame_sha256: &[String],
+        dedupe: bool,
+    ) -> Result<Added> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -395,7 +415,7 @@ impl Journal {
                 .iter()
                 .zip(frame_sha256)
                 .all(|((_, old), new)| old.as_deref() == Some(new.as_str()));
-        if !existing.is_empty() || (is_prefix && taken == frame_sha256.len()) {
+        if dedupe && (!existing.is_empty() || (is_prefix && taken == frame_sha256.len())) {
             let seqs = if existing.is_empty() {
                 earlier.iter().map(|e| e.0).collect()
             } else {
@@ -411,7 +431,7 @@ impl Journal {
             tx.commit()?;
             return Ok(Added::Duplicate(seqs));
         }
-        let first_frame = if is_prefix { taken as u32 } else { 0 };
+        let first_frame = if dedupe && is_prefix { taken as u32 } else { 0 };
         let last: u32 = tx.query_row(
             "SELECT COALESCE(MAX(seq), 0) FROM pages WHERE book_id = ?1",
             [book.id],
@@ -442,13 +462,26 @@ impl Journal {
         source_sha256: &str,
         reason: &str,
     ) -> Result<i64> {
+        self.add_held(book, source, source_sha256, None, reason)
+    }
+
+    /// Records a page kept out of the book for `reason`, with its raw bytes
+    /// in the spool when `spool_path` is given (a scan cut short).
+    pub fn add_held(
+        &mut self,
+        book: &BookRow,
+        source: &str,
+        source_sha256: &str,
+        spool_path: Option<&str>,
+        reason: &str,
+    ) -> Result<i64> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
         tx.execute(
-            "INSERT INTO pages (book_id, source, source_sha256, state, reason, created_at, updated_at)
-             VALUES (?1, ?2, ?3, 'quarantined', ?4, ?5, ?5)",
-            params![book.id, source, source_sha256, reason, now()],
+            "INSERT INTO pages (book_id, source, source_sha256, spool_path, state, reason, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, 'quarantined', ?5, ?6, ?6)",
+            params![book.id, source, source_sha256, spool_path, reason, now()],
         )?;
         let id = tx.last_insert_rowid();
         event(

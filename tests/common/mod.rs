@@ -28,11 +28,23 @@ pub fn corpus_images() -> Vec<PathBuf> {
     v
 }
 
-/// A command for the real binary, run inside `dir`.
+/// A command for the real binary, run inside `dir`. SANE sees no backend
+/// (an empty private dll.conf), so no test probes the machine's scanners or
+/// network; the scanner tests set their own `SANE_CONFIG_DIR`.
 pub fn sohoa(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_sohoa"));
-    c.current_dir(dir).env("RUST_LOG", "warn");
+    c.current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .env("SANE_CONFIG_DIR", sane_off());
     c
+}
+
+/// A SANE config folder with no backends.
+pub fn sane_off() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("sohoa-tests-sane-off-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("dll.conf"), "").unwrap();
+    dir
 }
 
 pub fn run(dir: &Path, args: &[&str]) -> Output {

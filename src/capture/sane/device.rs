@@ -369,7 +369,7 @@ impl Device {
     /// `sane_start`: begins a frame (or the next page of a batch).
     pub fn start(&mut self) -> Result<(), Status> {
         // SAFETY: the handle is open and owned by this thread.
-        let st = unsafe { (self.sane.sym.start)(self.handle) };
+        let st = keep_signals(|| unsafe { (self.sane.sym.start)(self.handle) });
         Status::check(st)?;
         self.scanning = true;
         Ok(())
@@ -380,7 +380,9 @@ impl Device {
         let max = buf.len().min(i32::MAX as usize) as i32;
         let mut len: ffi::SaneWord = 0;
         // SAFETY: buf is valid for `max` bytes; `len` is a valid out pointer.
-        let st = unsafe { (self.sane.sym.read)(self.handle, buf.as_mut_ptr(), max, &mut len) };
+        let st = keep_signals(|| unsafe {
+            (self.sane.sym.read)(self.handle, buf.as_mut_ptr(), max, &mut len)
+        });
         match Status::check(st) {
             Ok(()) => Ok(ReadOutcome::Data((len.max(0) as usize).min(buf.len()))),
             Err(Status::Eof) => Ok(ReadOutcome::Eof),
@@ -391,7 +393,7 @@ impl Device {
     /// `sane_cancel`: ends the scan (also required after the last page).
     pub fn cancel(&mut self) {
         // SAFETY: the handle is open; cancel is valid in any state.
-        unsafe { (self.sane.sym.cancel)(self.handle) };
+        keep_signals(|| unsafe { (self.sane.sym.cancel)(self.handle) });
         self.scanning = false;
     }
 
@@ -529,4 +531,31 @@ fn copy_descriptor(index: i32, d: &ffi::SaneOptionDescriptor) -> OptionDesc {
         cap: d.cap,
         constraint,
     }
+}
+
+/// Runs a SANE call and puts back the process's handlers for SIGTERM,
+/// SIGINT and SIGUSR1 if the backend changed them. Backends built on
+/// sanei_thread start a reader that resets SIGTERM to its default action; in
+/// a threaded libsane that reset is process-wide and would turn the
+/// daemon's clean stop into a kill.
+fn keep_signals<T>(call: impl FnOnce() -> T) -> T {
+    const SIGNALS: [libc::c_int; 3] = [libc::SIGTERM, libc::SIGINT, libc::SIGUSR1];
+    // SAFETY: sigaction is plain old data; all-zero is a valid value.
+    let mut saved: [libc::sigaction; 3] = unsafe { std::mem::zeroed() };
+    for (sig, old) in SIGNALS.iter().zip(saved.iter_mut()) {
+        // SAFETY: a null new action only reads the current one into `old`.
+        unsafe { libc::sigaction(*sig, std::ptr::null(), old) };
+    }
+    let result = call();
+    for (sig, old) in SIGNALS.iter().zip(saved.iter()) {
+        // SAFETY: as above, zeroed POD, then filled by sigaction.
+        let mut now: libc::sigaction = unsafe { std::mem::zeroed() };
+        // SAFETY: reads the current action into `now`.
+        unsafe { libc::sigaction(*sig, std::ptr::null(), &mut now) };
+        if now.sa_sigaction != old.sa_sigaction {
+            // SAFETY: re-installs exactly the action read before the call.
+            unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
+        }
+    }
+    result
 }

@@ -1,0 +1,189 @@
+//! The daemon's scanner source against SANE's real `test` backend: a scan
+//! request (as a button press would) files the whole ADF batch into the open
+//! book; a jam reaches the operator page as a plain message in Vietnamese
+//! and English, and the daemon keeps running.
+
+mod common;
+#[path = "support/http.rs"]
+mod http;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+
+/// A private SANE config with only the `test` backend, one device.
+fn sane_test_config(dir: &Path, read_status: &str) -> Option<std::path::PathBuf> {
+    if !require("scanimage", "sane-utils") {
+        return None;
+    }
+    let cfg = dir.join("sane");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(cfg.join("dll.conf"), "test\n").unwrap();
+    std::fs::write(
+        cfg.join("test.conf"),
+        format!("number_of_devices 1\nmode Gray\ndepth 8\nresolution 50.0\ntest-picture \"Color pattern\"\nread-status-code \"{read_status}\"\n"),
+    )
+    .unwrap();
+    let listed = std::process::Command::new("scanimage")
+        .arg("-L")
+        .env("SANE_CONFIG_DIR", &cfg)
+        .output()
+        .unwrap();
+    if !String::from_utf8_lossy(&listed.stdout).contains("test:0") {
+        let msg = "SANE's test backend is not available: install the Debian package `libsane1`";
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and {msg}"
+        );
+        eprintln!("\n!!!!!!!! SKIPPED: {msg} !!!!!!!!\n");
+        return None;
+    }
+    Some(cfg)
+}
+
+fn start(dir: &Path, sane: &Path) -> (Daemon, std::net::SocketAddr) {
+    let port = free_port();
+    std::fs::write(
+        dir.join("test.toml"),
+        format!("[server]\nlisten = \"127.0.0.1:{port}\"\n[scanner]\nresolution = 50\npage = \"\"\nsource = \"adf\"\nrescan_secs = 1\nbutton_poll_ms = 200\n"),
+    )
+    .unwrap();
+    let log = std::fs::File::create(dir.join("daemon.log")).unwrap();
+    let child = sohoa(dir)
+        .env("RUST_LOG", "info")
+        .env("SANE_CONFIG_DIR", sane)
+        .args(["daemon", "--config", "test.toml"])
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let d = Daemon {
+        dir: dir.to_path_buf(),
+        port,
+        child,
+    };
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    wait_until(
+        Duration::from_secs(30),
+        "the daemon lists the test scanner",
+        || {
+            std::net::TcpStream::connect(addr).is_ok()
+                && http::request(addr, "GET", "/api/scanners", &[], b"")
+                    .text()
+                    .contains("test:0")
+        },
+    );
+    (d, addr)
+}
+
+fn scanner_state(addr: std::net::SocketAddr) -> serde_json::Value {
+    http::request(addr, "GET", "/api/scanners", &[], b"").json()[0].clone()
+}
+
+#[test]
+fn a_scan_request_files_the_whole_feeder_into_the_open_book() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(sane) = sane_test_config(work.path(), "Default") else {
+        return;
+    };
+    let (d, addr) = start(work.path(), &sane);
+    let r = http::request(
+        addr,
+        "POST",
+        "/api/books",
+        &[("Content-Type", "application/json")],
+        br#"{"book":"KS.2010.01","open":true}"#,
+    );
+    assert!(r.status < 300, "{} {}", r.status, r.text());
+    let r = http::request(addr, "POST", "/api/scanners/scan?device=test:0", &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    // The test backend's feeder holds 10 sheets; identical sheets are
+    // still 10 pages, not duplicates.
+    wait_until(Duration::from_secs(60), "10 pages are filed", || {
+        journal_pages(work.path())
+            .iter()
+            .filter(|p| p.2 == "filed")
+            .count()
+            == 10
+    });
+    wait_until(
+        Duration::from_secs(10),
+        "the scanner is ready again",
+        || scanner_state(addr)["state"] == "ready",
+    );
+    assert_eq!(scanner_state(addr)["message_en"], "10 pages scanned");
+    let filed = files_under(
+        &work
+            .path()
+            .join("sohoa-data/archive/Chưa đặt/KS/2010/KS.2010.01"),
+    );
+    assert_eq!(filed.len(), 10, "{filed:?}\n{}", d.log());
+    // The scan's resolution travelled with the page.
+    let conn =
+        rusqlite::Connection::open(work.path().join("sohoa-data/state/journal.sqlite")).unwrap();
+    let report: String = conn
+        .query_row("SELECT report FROM pages WHERE seq = 1", [], |r| r.get(0))
+        .unwrap();
+    assert!(report.contains("\"dpi\":50"), "{report}");
+    let log_path = work.path().join("daemon.log");
+    let status = d.stop();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        std::fs::read_to_string(log_path).unwrap_or_default()
+    );
+}
+
+#[test]
+fn a_jam_reaches_the_operator_and_the_daemon_keeps_running() {
+    let work = tempfile::tempdir().unwrap();
+    let Some(sane) = sane_test_config(work.path(), "SANE_STATUS_JAMMED") else {
+        return;
+    };
+    let (d, addr) = start(work.path(), &sane);
+    http::request(
+        addr,
+        "POST",
+        "/api/books",
+        &[("Content-Type", "application/json")],
+        br#"{"book":"KT.2011.02","open":true}"#,
+    );
+    let r = http::request(addr, "POST", "/api/scanners/scan", &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    wait_until(Duration::from_secs(30), "the jam is reported", || {
+        scanner_state(addr)["state"] == "error"
+    });
+    let s = scanner_state(addr);
+    assert!(s["message_vi"].as_str().unwrap().contains("kẹt"), "{s}");
+    assert!(
+        s["message_en"]
+            .as_str()
+            .unwrap()
+            .to_lowercase()
+            .contains("jam"),
+        "{s}"
+    );
+    // Nothing cut short was filed as a whole page.
+    assert!(journal_pages(work.path()).iter().all(|p| p.2 != "filed"));
+    // Still serving.
+    assert_eq!(
+        http::request(addr, "GET", "/api/health", &[], b"").status,
+        200
+    );
+    let n: i64 = rusqlite::Connection::open(work.path().join("sohoa-data/state/journal.sqlite"))
+        .unwrap()
+        .query_row(
+            "SELECT COUNT(*) FROM events WHERE kind = 'scanner_error'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    let log_path = work.path().join("daemon.log");
+    let status = d.stop();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        std::fs::read_to_string(log_path).unwrap_or_default()
+    );
+}
