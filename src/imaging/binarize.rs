@@ -70,6 +70,7 @@ pub fn background(p: &Plane, border: &[bool], paper: u8, block: usize) -> Plane 
     let bw = p.w.div_ceil(block).max(1);
     let bh = p.h.div_ceil(block).max(1);
     let mut levels = vec![paper as f32; bw * bh];
+    let mut valid = vec![false; bw * bh];
     let mut hist = [0u32; 256];
     for by in 0..bh {
         for bx in 0..bw {
@@ -86,31 +87,75 @@ pub fn background(p: &Plane, border: &[bool], paper: u8, block: usize) -> Plane 
             }
             if n as usize * 4 >= block * block {
                 let l = percentile(&hist, 0.9);
-                // Dense ink or a dark picture is not paper.
-                if (l as f32) >= paper as f32 * 0.75 {
+                // Dense ink or a dark picture is not paper; dim paper
+                // (uneven light on a photo) still is.
+                if (l as f32) >= paper as f32 * 0.45 {
                     levels[by * bw + bx] = l as f32;
+                    valid[by * bw + bx] = true;
                 }
             }
         }
     }
+    fill_gaps(&mut levels, &mut valid, bw, bh);
+    // Bilinear interpolation between block centres, in 8.8 fixed point.
     let mut out = Plane::new(p.w, p.h, paper);
     let half = block as f32 / 2.0;
+    let coord = |i: usize, n: usize| -> (usize, usize, u32) {
+        let f = ((i as f32 - half + 0.5) / block as f32).clamp(0.0, (n - 1) as f32);
+        let i0 = f as usize;
+        (i0, (i0 + 1).min(n - 1), ((f - i0 as f32) * 256.0) as u32)
+    };
+    let xs: Vec<(usize, usize, u32)> = (0..p.w).map(|x| coord(x, bw)).collect();
+    let lv: Vec<u32> = levels
+        .iter()
+        .map(|&l| (l.clamp(0.0, 255.0) * 16.0) as u32)
+        .collect();
+    let mut row = vec![0u32; bw];
     for y in 0..p.h {
-        let fy = ((y as f32 - half + 0.5) / block as f32).clamp(0.0, (bh - 1) as f32);
-        let y0 = fy.floor() as usize;
-        let y1 = (y0 + 1).min(bh - 1);
-        let ty = fy - y0 as f32;
-        for x in 0..p.w {
-            let fx = ((x as f32 - half + 0.5) / block as f32).clamp(0.0, (bw - 1) as f32);
-            let x0 = fx.floor() as usize;
-            let x1 = (x0 + 1).min(bw - 1);
-            let tx = fx - x0 as f32;
-            let top = levels[y0 * bw + x0] * (1.0 - tx) + levels[y0 * bw + x1] * tx;
-            let bot = levels[y1 * bw + x0] * (1.0 - tx) + levels[y1 * bw + x1] * tx;
-            out.data[y * p.w + x] = (top * (1.0 - ty) + bot * ty).round() as u8;
+        let (y0, y1, ty) = coord(y, bh);
+        for (bx, r) in row.iter_mut().enumerate() {
+            *r = lv[y0 * bw + bx] * (256 - ty) + lv[y1 * bw + bx] * ty;
+        }
+        let dst = &mut out.data[y * p.w..(y + 1) * p.w];
+        for (d, &(x0, x1, tx)) in dst.iter_mut().zip(&xs) {
+            let v = (row[x0] as u64 * (256 - tx) as u64 + row[x1] as u64 * tx as u64) >> 16;
+            *d = ((v + 8) / 16).min(255) as u8;
         }
     }
     out
+}
+
+/// Gives blocks without a paper level the mean of their valid neighbours,
+/// growing inward from the known blocks; what stays unknown keeps `paper`.
+fn fill_gaps(levels: &mut [f32], valid: &mut [bool], bw: usize, bh: usize) {
+    for _ in 0..bw.max(bh) {
+        let mut changed = false;
+        let snapshot = valid.to_vec();
+        for y in 0..bh {
+            for x in 0..bw {
+                if snapshot[y * bw + x] {
+                    continue;
+                }
+                let (mut sum, mut n) = (0f32, 0);
+                for ny in y.saturating_sub(1)..(y + 2).min(bh) {
+                    for nx in x.saturating_sub(1)..(x + 2).min(bw) {
+                        if snapshot[ny * bw + nx] {
+                            sum += levels[ny * bw + nx];
+                            n += 1;
+                        }
+                    }
+                }
+                if n > 0 {
+                    levels[y * bw + x] = sum / n as f32;
+                    valid[y * bw + x] = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
 }
 
 /// Ink on the fine plane `a` (twice the size of `bg` and `border`): pixels
@@ -122,16 +167,20 @@ pub fn ink_mask(a: &Plane, bg: &Plane, border: &[bool], contrast: f32) -> Vec<bo
         return ink;
     }
     let k = ((1.0 - contrast).clamp(0.0, 1.0) * 256.0) as u32;
+    // Threshold per coarse pixel, 0 on the border (nothing is below it).
+    let t: Vec<u32> = bg
+        .data
+        .iter()
+        .zip(border)
+        .map(|(&v, &b)| if b { 0 } else { v as u32 * k })
+        .collect();
     for y in 0..a.h {
         let by = (y / 2).min(bg.h - 1);
-        for x in 0..a.w {
-            let bx = (x / 2).min(bg.w - 1);
-            let bi = by * bg.w + bx;
-            if border[bi] {
-                continue;
-            }
-            let t = bg.data[bi] as u32 * k;
-            ink[y * a.w + x] = (a.data[y * a.w + x] as u32) << 8 < t;
+        let trow = &t[by * bg.w..(by + 1) * bg.w];
+        let src = &a.data[y * a.w..(y + 1) * a.w];
+        let dst = &mut ink[y * a.w..(y + 1) * a.w];
+        for (x, (d, &v)) in dst.iter_mut().zip(src).enumerate() {
+            *d = ((v as u32) << 8) < trow[(x / 2).min(bg.w - 1)];
         }
     }
     ink

@@ -145,8 +145,8 @@ const SKEW_RANGE: f32 = 16.0;
 /// Coarse sweep step, degrees.
 const COARSE_STEP: f32 = 0.5;
 /// Most points fed to the coarse and fine sweeps.
-const MAX_COARSE_PTS: usize = 40_000;
-const MAX_FINE_PTS: usize = 120_000;
+const MAX_COARSE_PTS: usize = usize::MAX;
+const MAX_FINE_PTS: usize = usize::MAX;
 /// Ink is this much darker than the local paper.
 const INK_CONTRAST: f32 = 0.3;
 /// Peak-to-median ratio of the coarse sweep that counts as full confidence.
@@ -175,53 +175,32 @@ pub fn analyze_image(img: &DynamicImage, cfg: &ImagingConfig, dpi: f32) -> Analy
         blank: true,
         paper: [255; 3],
     };
-    if w < 16 || h < 16 {
+    let Some(pl) = Planes::new(img, dpi) else {
         return out;
-    }
-    // Fine plane near 150 dpi, but never coarser than ~1500 px on the long side.
-    let long = w.max(h) as f32;
-    let by_dpi = (dpi / 150.0).round().max(1.0);
-    let by_size = (long / 1500.0).floor().max(1.0);
-    let fa = by_dpi.min(by_size) as usize;
-    let a = reduce::reduce(img, fa);
-    let b = reduce::half(&a);
-    if b.w < 8 || b.h < 8 {
-        return out;
-    }
-    let scale_b = (2 * fa) as f32;
-    let dpi_b = dpi / scale_b;
-
-    // Paper level, border, local background, ink.
-    let hist = binarize::histogram(&b);
-    let paper = binarize::percentile(&hist, 0.95).max(1);
-    let dark = binarize::otsu(&hist).min((paper as f32 * 0.6) as u8);
-    let border_raw = border::border_mask(&b, dark);
-    let border = border::dilate(&border::dilate(&border_raw, b.w, b.h), b.w, b.h);
-    let bg = binarize::background(&b, &border, paper, (dpi_b * 0.5).round() as usize);
-    let ink_a = binarize::ink_mask(&a, &bg, &border, INK_CONTRAST);
-    let ink_b = binarize::or_half(&ink_a, a.w, a.h, b.w, b.h);
-    let (labels, comps) = components::label(&ink_b, b.w, b.h);
-    let speck = 2;
-    let blob = (4.0 / 25.4 * dpi_b).round().max(3.0) as u32;
-    let text_like: Vec<bool> = comps
-        .iter()
-        .map(|c| components::is_text_like(c, speck, blob))
-        .collect();
-    let keep_b: Vec<bool> = labels
-        .iter()
-        .map(|&l| l != 0 && text_like[l as usize - 1])
-        .collect();
+    };
+    let Planes {
+        a,
+        b,
+        scale_b,
+        bg,
+        border_raw,
+        border,
+        ink_a,
+        keep_b,
+        paper,
+        fa,
+    } = pl;
     out.paper = paper_colour(img, &b, &border, paper, scale_b);
     out.ink = blank::coverage(&ink_a, a.w, a.h, &keep_b, &border, b.w, b.h);
     out.blank = blank::is_blank(out.ink, cfg.blank_ink_percent / 100.0);
 
     if !out.blank {
-        let coarse_ink = points(&keep_b, b.w, b.h, |_, _| true).thinned(MAX_COARSE_PTS);
-        let fine_ink = fine_points(&a, &bg, &keep_b, b.w, b.h).thinned(MAX_FINE_PTS);
-        let rows = skew::coarse(&coarse_ink, SKEW_RANGE, COARSE_STEP);
+        let coarse_ink = points(&keep_b, b.w, b.h, |_, _| true);
+        let fine_ink = fine_points(&a, &bg, &keep_b, b.w, b.h);
+        let rows = skew::coarse(&coarse_ink.thinned(MAX_COARSE_PTS), SKEW_RANGE, COARSE_STEP);
         let (mut peak, mut fine, mut quarter) = (rows, fine_ink, 0u16);
         if cfg.orient {
-            let turned = coarse_ink.quarter_cw();
+            let turned = coarse_ink.quarter_cw().thinned(MAX_COARSE_PTS);
             let cols = skew::coarse(&turned, SKEW_RANGE, COARSE_STEP);
             if cols.score > rows.score * QUARTER_MARGIN && cols.ratio > rows.ratio {
                 peak = cols;
@@ -229,6 +208,7 @@ pub fn analyze_image(img: &DynamicImage, cfg: &ImagingConfig, dpi: f32) -> Analy
                 quarter = 90;
             }
         }
+        let fine = fine.thinned(MAX_FINE_PTS);
         let deg = skew::refine(&fine, peak.deg, COARSE_STEP);
         out.skew_deg = (deg * 100.0).round() / 100.0;
         out.confidence = ((peak.ratio - 1.0) / (FULL_CONFIDENCE_RATIO - 1.0)).clamp(0.0, 1.0);
@@ -252,6 +232,92 @@ pub fn analyze_image(img: &DynamicImage, cfg: &ImagingConfig, dpi: f32) -> Analy
         [0, 0, cw, ch]
     };
     out
+}
+
+/// The working planes of one analysis; public for diagnostics.
+pub struct Planes {
+    /// Fine plane (about 150 dpi).
+    pub a: Plane,
+    /// Coarse plane, half of `a`.
+    pub b: Plane,
+    /// Source pixels per coarse pixel.
+    pub scale_b: f32,
+    /// Reduction factor of the fine plane.
+    pub fa: usize,
+    /// Local paper level on the coarse plane.
+    pub bg: Plane,
+    /// Border (coarse), and the same widened by a pixel.
+    pub border_raw: Vec<bool>,
+    pub border: Vec<bool>,
+    /// Ink on the fine plane.
+    pub ink_a: Vec<bool>,
+    /// Text-like ink on the coarse plane.
+    pub keep_b: Vec<bool>,
+    /// Page-wide paper grey level.
+    pub paper: u8,
+}
+
+impl Planes {
+    /// Reduces the page and finds paper, border and ink. `None` for pages
+    /// too small to analyse.
+    pub fn new(img: &DynamicImage, dpi: f32) -> Option<Planes> {
+        let (w, h) = (img.width(), img.height());
+        if w < 16 || h < 16 {
+            return None;
+        }
+        // Fine plane near 150 dpi, but never coarser than ~1500 px on the long side.
+        let long = w.max(h) as f32;
+        let by_dpi = (dpi / 150.0).round().max(1.0);
+        let by_size = (long / 1500.0).floor().max(1.0);
+        let fa = by_dpi.min(by_size) as usize;
+        let a = reduce::reduce(img, fa);
+        let b = reduce::half(&a);
+        if b.w < 8 || b.h < 8 {
+            return None;
+        }
+        let scale_b = (2 * fa) as f32;
+        let dpi_b = dpi / scale_b;
+        let hist = binarize::histogram(&b);
+        let paper = binarize::percentile(&hist, 0.95).max(1);
+        let dark = binarize::otsu(&hist).min((paper as f32 * 0.7) as u8);
+        let border_r = (1.5 / 25.4 * dpi_b).round().max(1.0) as usize;
+        let border_raw = border::find(&b, dark, border_r);
+        let border = border::dilate(&border_raw, b.w, b.h, 1);
+        let bg = binarize::background(&b, &border, paper, (dpi_b * 0.5).round() as usize);
+        let ink_a = binarize::ink_mask(&a, &bg, &border, INK_CONTRAST);
+        let ink_b = binarize::or_half(&ink_a, a.w, a.h, b.w, b.h);
+        let (labels, comps) = components::label(&ink_b, b.w, b.h);
+        let speck = 2;
+        let blob = (4.0 / 25.4 * dpi_b).round().max(3.0) as u32;
+        let text_like: Vec<bool> = comps
+            .iter()
+            .map(|c| components::is_text_like(c, speck, blob))
+            .collect();
+        // Ink in a band along the image edge is left out: scanner edges and
+        // shadows there run with the image axes and pull skew toward 0.
+        let band = (3.0 / 25.4 * dpi_b).round().max(2.0) as usize;
+        let keep_b: Vec<bool> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                let (x, y) = (i % b.w, i / b.w);
+                let inside = x >= band && y >= band && x + band < b.w && y + band < b.h;
+                inside && l != 0 && text_like[l as usize - 1]
+            })
+            .collect();
+        Some(Planes {
+            a,
+            b,
+            scale_b,
+            fa,
+            bg,
+            border_raw,
+            border,
+            ink_a,
+            keep_b,
+            paper,
+        })
+    }
 }
 
 /// Points of a mask that pass `pick(x, y)`.

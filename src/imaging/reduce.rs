@@ -87,8 +87,16 @@ fn reduce_rows(w: usize, h: usize, f: usize, mut row: impl FnMut(usize, &mut [u8
         acc.iter_mut().for_each(|a| *a = 0);
         for dy in 0..f {
             row(oy * f + dy, &mut buf);
-            for (a, chunk) in acc.iter_mut().zip(buf.chunks_exact(f)) {
-                *a += chunk.iter().map(|&v| v as u32).sum::<u32>();
+            match f {
+                1 => add_blocks::<1>(&mut acc, &buf),
+                2 => add_blocks::<2>(&mut acc, &buf),
+                3 => add_blocks::<3>(&mut acc, &buf),
+                4 => add_blocks::<4>(&mut acc, &buf),
+                _ => {
+                    for (a, chunk) in acc.iter_mut().zip(buf.chunks_exact(f)) {
+                        *a += chunk.iter().map(|&v| v as u32).sum::<u32>();
+                    }
+                }
             }
         }
         let orow = &mut out.data[oy * ow..(oy + 1) * ow];
@@ -97,6 +105,19 @@ fn reduce_rows(w: usize, h: usize, f: usize, mut row: impl FnMut(usize, &mut [u8
         }
     }
     out
+}
+
+/// Adds the sums of blocks of `F` bytes of `row` to `acc` (fixed `F` lets
+/// the compiler unroll and vectorise).
+#[inline]
+fn add_blocks<const F: usize>(acc: &mut [u32], row: &[u8]) {
+    for (a, chunk) in acc.iter_mut().zip(row.chunks_exact(F)) {
+        let mut s = 0u32;
+        for &v in chunk {
+            s += v as u32;
+        }
+        *a += s;
+    }
 }
 
 /// Halves a plane by 2x2 averaging.
