@@ -45,11 +45,11 @@ pub enum PipelineError {
 pub fn inspect(frame: &Frame, imaging_cfg: &ImagingConfig, output: &OutputConfig) -> PageReport {
     let start = Instant::now();
     let dpi = frame_dpi(frame, output);
-    let a = imaging::analyze(&frame.image.to_luma8(), imaging_cfg, dpi);
+    let a = imaging::analyze_image(&frame.image, imaging_cfg, dpi);
     PageReport {
         skew_deg: a.skew_deg,
         confidence: a.confidence,
-        rotated: false,
+        rotated: a.rotate,
         orientation: a.orientation,
         crop: a.crop,
         blank: a.blank,
@@ -70,7 +70,7 @@ pub fn process(
 ) -> Result<Processed, PipelineError> {
     let start = Instant::now();
     let dpi = frame_dpi(&frame, output);
-    let analysis = imaging::analyze(&frame.image.to_luma8(), imaging_cfg, dpi);
+    let analysis = imaging::analyze_image(&frame.image, imaging_cfg, dpi);
     let (image, rotated) = imaging::correct(frame.image, &analysis, imaging_cfg);
     let encoded = codec::encode(&image, dpi, output)?;
     let report = PageReport {

@@ -3,9 +3,29 @@
 //! Everything here is a function over in-memory pixel buffers. It must never
 //! touch the file system, the journal or the clock, and never panic on any
 //! image size (including 0x0 or 1xN).
+//!
+//! `analyze` works on two small planes: the fine plane (about 150 dpi, box
+//! reduced) and the coarse plane (half of it). Border, paper level, ink and
+//! components come from the coarse plane; the fine skew search and the
+//! orientation test read the fine ink. `correct` then renders the upright,
+//! deskewed, cropped page from the original pixels in one pass.
+
+pub mod binarize;
+pub mod blank;
+pub mod border;
+pub mod components;
+pub mod crop;
+pub mod orient;
+pub mod reduce;
+pub mod rotate;
+pub mod skew;
 
 use image::{DynamicImage, GrayImage};
 use serde::{Deserialize, Serialize};
+
+use crop::Geometry;
+use reduce::Plane;
+use skew::Ink;
 
 /// Settings for the analysis and correction steps (`[imaging]` in the config).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -21,6 +41,12 @@ pub struct ImagingConfig {
     pub crop_margin_mm: f32,
     /// What to do with blank pages: "flag" keeps them and marks them, "drop" leaves them out.
     pub blank: BlankAction,
+    /// A page with less ink than this share of its area (percent) is blank.
+    pub blank_ink_percent: f32,
+    /// Skew below this many degrees is left alone.
+    pub deskew_min_deg: f32,
+    /// Skew estimates less sure than this (0..1) are not applied.
+    pub deskew_min_confidence: f32,
 }
 
 impl Default for ImagingConfig {
@@ -31,6 +57,9 @@ impl Default for ImagingConfig {
             crop: true,
             crop_margin_mm: 2.0,
             blank: BlankAction::Flag,
+            blank_ink_percent: 0.05,
+            deskew_min_deg: 0.1,
+            deskew_min_confidence: 0.3,
         }
     }
 }
@@ -42,6 +71,24 @@ impl ImagingConfig {
             errors.push(format!(
                 "imaging.crop_margin_mm: {} is out of range (0 to 50 mm)",
                 self.crop_margin_mm
+            ));
+        }
+        if !(0.0..=10.0).contains(&self.blank_ink_percent) {
+            errors.push(format!(
+                "imaging.blank_ink_percent: {} is out of range (0 to 10 %)",
+                self.blank_ink_percent
+            ));
+        }
+        if !(0.0..=5.0).contains(&self.deskew_min_deg) {
+            errors.push(format!(
+                "imaging.deskew_min_deg: {} is out of range (0 to 5 degrees)",
+                self.deskew_min_deg
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.deskew_min_confidence) {
+            errors.push(format!(
+                "imaging.deskew_min_confidence: {} is out of range (0 to 1)",
+                self.deskew_min_confidence
             ));
         }
     }
@@ -61,6 +108,9 @@ pub struct Analysis {
     pub skew_deg: f32,
     /// 0..1: how sure the skew estimate is.
     pub confidence: f32,
+    /// Whether `correct` will rotate the page by `skew_deg` (confident,
+    /// above the threshold, not blank, deskew enabled).
+    pub rotate: bool,
     /// Clockwise quarter turns (0, 90, 180, 270) that make the page upright.
     pub orientation: u16,
     /// Page area to keep, `[x, y, w, h]` in the pixels of the upright, deskewed page.
@@ -68,27 +118,310 @@ pub struct Analysis {
     /// Fraction of the page covered by ink, 0..1.
     pub ink: f32,
     pub blank: bool,
+    /// Paper colour (RGB), used to fill what rotation uncovers.
+    pub paper: [u8; 3],
 }
 
-/// Analyses a grey page. Placeholder until the imaging issue lands: no skew,
-/// upright, whole page kept, never blank.
-pub fn analyze(gray: &GrayImage, _cfg: &ImagingConfig, _dpi: f32) -> Analysis {
-    Analysis {
+impl Analysis {
+    /// The geometry `correct` applies to a source of `w` x `h` pixels.
+    pub fn geometry(&self, w: u32, h: u32) -> Geometry {
+        Geometry {
+            src_w: w,
+            src_h: h,
+            quarter: self.orientation,
+            skew_deg: if self.rotate { self.skew_deg } else { 0.0 },
+        }
+    }
+}
+
+/// Analyses a grey page.
+pub fn analyze(gray: &GrayImage, cfg: &ImagingConfig, dpi: f32) -> Analysis {
+    // The clone is cheap next to the analysis and keeps one code path.
+    analyze_image(&DynamicImage::ImageLuma8(gray.clone()), cfg, dpi)
+}
+
+/// Skew range searched, degrees either way.
+const SKEW_RANGE: f32 = 16.0;
+/// Coarse sweep step, degrees.
+const COARSE_STEP: f32 = 0.5;
+/// Most points fed to the coarse and fine sweeps.
+const MAX_COARSE_PTS: usize = usize::MAX;
+const MAX_FINE_PTS: usize = usize::MAX;
+/// Ink is this much darker than the local paper.
+const INK_CONTRAST: f32 = 0.3;
+/// Peak-to-median ratio of the coarse sweep that counts as full confidence.
+const FULL_CONFIDENCE_RATIO: f32 = 4.0;
+/// Lines must run down the page this much more strongly before it is
+/// turned a quarter.
+const QUARTER_MARGIN: f64 = 1.25;
+/// Up/down asymmetry needed before turning a page over.
+const UPDOWN_MIN: f32 = 0.08;
+
+/// Analyses a page of any pixel type without converting it at full size.
+pub fn analyze_image(img: &DynamicImage, cfg: &ImagingConfig, dpi: f32) -> Analysis {
+    let (w, h) = (img.width(), img.height());
+    let dpi = if dpi.is_finite() && dpi > 10.0 {
+        dpi
+    } else {
+        300.0
+    };
+    let mut out = Analysis {
         skew_deg: 0.0,
         confidence: 0.0,
+        rotate: false,
         orientation: 0,
-        crop: [0, 0, gray.width(), gray.height()],
+        crop: [0, 0, w, h],
         ink: 0.0,
-        blank: false,
+        blank: true,
+        paper: [255; 3],
+    };
+    let Some(pl) = Planes::new(img, dpi) else {
+        return out;
+    };
+    let Planes {
+        a,
+        b,
+        scale_b,
+        bg,
+        border_raw,
+        border,
+        ink_a,
+        keep_b,
+        paper,
+        fa,
+    } = pl;
+    out.paper = paper_colour(img, &b, &border, paper, scale_b);
+    out.ink = blank::coverage(&ink_a, a.w, a.h, &keep_b, &border, b.w, b.h);
+    out.blank = blank::is_blank(out.ink, cfg.blank_ink_percent / 100.0);
+
+    if !out.blank {
+        let coarse_ink = points(&keep_b, b.w, b.h, |_, _| true);
+        let fine_ink = fine_points(&a, &bg, &keep_b, b.w, b.h);
+        let rows = skew::coarse(&coarse_ink.thinned(MAX_COARSE_PTS), SKEW_RANGE, COARSE_STEP);
+        let (mut peak, mut fine, mut quarter) = (rows, fine_ink, 0u16);
+        if cfg.orient {
+            let turned = coarse_ink.quarter_cw().thinned(MAX_COARSE_PTS);
+            let cols = skew::coarse(&turned, SKEW_RANGE, COARSE_STEP);
+            if cols.score > rows.score * QUARTER_MARGIN && cols.ratio > rows.ratio {
+                peak = cols;
+                fine = fine.quarter_cw();
+                quarter = 90;
+            }
+        }
+        let fine = fine.thinned(MAX_FINE_PTS);
+        let deg = skew::refine(&fine, peak.deg, COARSE_STEP);
+        out.skew_deg = (deg * 100.0).round() / 100.0;
+        out.confidence = ((peak.ratio - 1.0) / (FULL_CONFIDENCE_RATIO - 1.0)).clamp(0.0, 1.0);
+        if cfg.orient && out.confidence >= cfg.deskew_min_confidence {
+            let ud = orient::updown(&fine, deg, (1.2 * dpi / fa as f32) as usize);
+            if ud < -UPDOWN_MIN {
+                quarter += 180;
+            }
+            out.orientation = quarter;
+        }
+        out.rotate = cfg.deskew
+            && out.confidence >= cfg.deskew_min_confidence
+            && out.skew_deg.abs() >= cfg.deskew_min_deg;
     }
+    let geo = out.geometry(w, h);
+    let (cw, ch) = geo.canvas();
+    out.crop = if cfg.crop {
+        let margin = cfg.crop_margin_mm / 25.4 * dpi;
+        crop::page_rect(&geo, &border_raw, &keep_b, b.w, b.h, scale_b, margin)
+    } else {
+        [0, 0, cw, ch]
+    };
+    out
+}
+
+/// The working planes of one analysis; public for diagnostics.
+pub struct Planes {
+    /// Fine plane (about 150 dpi).
+    pub a: Plane,
+    /// Coarse plane, half of `a`.
+    pub b: Plane,
+    /// Source pixels per coarse pixel.
+    pub scale_b: f32,
+    /// Reduction factor of the fine plane.
+    pub fa: usize,
+    /// Local paper level on the coarse plane.
+    pub bg: Plane,
+    /// Border (coarse), and the same widened by a pixel.
+    pub border_raw: Vec<bool>,
+    pub border: Vec<bool>,
+    /// Ink on the fine plane.
+    pub ink_a: Vec<bool>,
+    /// Text-like ink on the coarse plane.
+    pub keep_b: Vec<bool>,
+    /// Page-wide paper grey level.
+    pub paper: u8,
+}
+
+impl Planes {
+    /// Reduces the page and finds paper, border and ink. `None` for pages
+    /// too small to analyse.
+    pub fn new(img: &DynamicImage, dpi: f32) -> Option<Planes> {
+        let (w, h) = (img.width(), img.height());
+        if w < 16 || h < 16 {
+            return None;
+        }
+        // Fine plane near 150 dpi, but never coarser than ~1500 px on the long side.
+        let long = w.max(h) as f32;
+        let by_dpi = (dpi / 150.0).round().max(1.0);
+        let by_size = (long / 1500.0).floor().max(1.0);
+        let fa = by_dpi.min(by_size) as usize;
+        let a = reduce::reduce(img, fa);
+        let b = reduce::half(&a);
+        if b.w < 8 || b.h < 8 {
+            return None;
+        }
+        let scale_b = (2 * fa) as f32;
+        let dpi_b = dpi / scale_b;
+        let hist = binarize::histogram(&b);
+        let paper = binarize::percentile(&hist, 0.95).max(1);
+        let dark = binarize::otsu(&hist).min((paper as f32 * 0.7) as u8);
+        let border_r = (1.5 / 25.4 * dpi_b).round().max(1.0) as usize;
+        let border_raw = border::find(&b, dark, border_r);
+        let border = border::dilate(&border_raw, b.w, b.h, 1);
+        let bg = binarize::background(&b, &border, paper, (dpi_b * 0.5).round() as usize);
+        let ink_a = binarize::ink_mask(&a, &bg, &border, INK_CONTRAST);
+        let ink_b = binarize::or_half(&ink_a, a.w, a.h, b.w, b.h);
+        let (labels, comps) = components::label(&ink_b, b.w, b.h);
+        let speck = 2;
+        let blob = (4.0 / 25.4 * dpi_b).round().max(3.0) as u32;
+        let text_like: Vec<bool> = comps
+            .iter()
+            .map(|c| components::is_text_like(c, speck, blob))
+            .collect();
+        // Ink in a band along the image edge is left out: scanner edges and
+        // shadows there run with the image axes and pull skew toward 0.
+        let band = (3.0 / 25.4 * dpi_b).round().max(2.0) as usize;
+        let keep_b: Vec<bool> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, &l)| {
+                let (x, y) = (i % b.w, i / b.w);
+                let inside = x >= band && y >= band && x + band < b.w && y + band < b.h;
+                inside && l != 0 && text_like[l as usize - 1]
+            })
+            .collect();
+        Some(Planes {
+            a,
+            b,
+            scale_b,
+            fa,
+            bg,
+            border_raw,
+            border,
+            ink_a,
+            keep_b,
+            paper,
+        })
+    }
+}
+
+/// Points of a mask that pass `pick(x, y)`.
+fn points(mask: &[bool], w: usize, h: usize, pick: impl Fn(usize, usize) -> bool) -> Ink {
+    let mut pts = Vec::new();
+    for y in 0..h {
+        for x in 0..w {
+            if mask[y * w + x] && pick(x, y) {
+                pts.push([x as u16, y as u16]);
+            }
+        }
+    }
+    Ink {
+        w,
+        h,
+        pts,
+        wts: Vec::new(),
+    }
+}
+
+/// Points of the fine plane under text-like coarse ink that are darker than
+/// the paper, weighted by how much darker: the grey edges of strokes carry
+/// sub-pixel position, which binary ink would lose.
+fn fine_points(a: &Plane, bg: &Plane, keep_b: &[bool], bw: usize, bh: usize) -> Ink {
+    let mut pts = Vec::new();
+    let mut wts = Vec::new();
+    for y in 0..a.h {
+        let by = (y / 2).min(bh - 1);
+        for x in 0..a.w {
+            let bi = by * bw + (x / 2).min(bw - 1);
+            if !keep_b[bi] {
+                continue;
+            }
+            let p = bg.data[bi] as i32;
+            let d = p - a.data[y * a.w + x] as i32;
+            if d * 10 > p {
+                pts.push([x as u16, y as u16]);
+                wts.push(d as f32);
+            }
+        }
+    }
+    Ink {
+        w: a.w,
+        h: a.h,
+        pts,
+        wts,
+    }
+}
+
+/// Mean colour of paper-bright pixels, sampled on the coarse grid.
+fn paper_colour(img: &DynamicImage, b: &Plane, border: &[bool], paper: u8, scale: f32) -> [u8; 3] {
+    let mut sum = [0u64; 3];
+    let mut n = 0u64;
+    let lo = paper.saturating_sub(12);
+    for y in 0..b.h {
+        for x in 0..b.w {
+            let i = y * b.w + x;
+            if border[i] || b.data[i] < lo {
+                continue;
+            }
+            let sx = ((x as f32 + 0.5) * scale) as u32;
+            let sy = ((y as f32 + 0.5) * scale) as u32;
+            if sx >= img.width() || sy >= img.height() {
+                continue;
+            }
+            let p = match img {
+                DynamicImage::ImageLuma8(g) => {
+                    let v = g.get_pixel(sx, sy).0[0];
+                    [v, v, v]
+                }
+                DynamicImage::ImageRgb8(c) => c.get_pixel(sx, sy).0,
+                other => {
+                    let v = b.data[i];
+                    if other.color().has_color() {
+                        let p = image::GenericImageView::get_pixel(other, sx, sy).0;
+                        [p[0], p[1], p[2]]
+                    } else {
+                        [v, v, v]
+                    }
+                }
+            };
+            for k in 0..3 {
+                sum[k] += p[k] as u64;
+            }
+            n += 1;
+        }
+    }
+    if n == 0 {
+        return [paper; 3];
+    }
+    [(sum[0] / n) as u8, (sum[1] / n) as u8, (sum[2] / n) as u8]
 }
 
 /// Applies an analysis to the page: orientation, deskew, crop. Returns
 /// whether the page was rotated by a non-quarter angle.
 pub fn correct(
     image: DynamicImage,
-    _analysis: &Analysis,
+    analysis: &Analysis,
     _cfg: &ImagingConfig,
 ) -> (DynamicImage, bool) {
-    (image, false)
+    let geo = analysis.geometry(image.width(), image.height());
+    let rotated = geo.skew_deg != 0.0;
+    (
+        rotate::render(image, &geo, analysis.crop, analysis.paper),
+        rotated,
+    )
 }

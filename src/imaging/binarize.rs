@@ -1,0 +1,223 @@
+//! Grey levels and ink: histogram statistics, the paper's local brightness,
+//! and the ink mask (pixels clearly darker than the paper around them).
+//!
+//! Thresholds are relative to the local paper level, so yellowed paper,
+//! uneven phone lighting, paper texture and faint bleed-through do not count
+//! as ink. Pure functions over small planes; never panics on empty input.
+
+use super::reduce::Plane;
+
+pub fn histogram(p: &Plane) -> [u32; 256] {
+    let mut h = [0u32; 256];
+    for &v in &p.data {
+        h[v as usize] += 1;
+    }
+    h
+}
+
+/// Grey level below which a fraction `q` of the pixels lie.
+pub fn percentile(h: &[u32; 256], q: f32) -> u8 {
+    let total: u64 = h.iter().map(|&c| c as u64).sum();
+    if total == 0 {
+        return 255;
+    }
+    let target = (total as f64 * q as f64).ceil() as u64;
+    let mut acc = 0u64;
+    for (v, &c) in h.iter().enumerate() {
+        acc += c as u64;
+        if acc >= target.max(1) {
+            return v as u8;
+        }
+    }
+    255
+}
+
+/// Otsu's threshold: the level that best splits the histogram in two.
+pub fn otsu(h: &[u32; 256]) -> u8 {
+    let total: f64 = h.iter().map(|&c| c as f64).sum();
+    if total == 0.0 {
+        return 128;
+    }
+    let sum_all: f64 = h
+        .iter()
+        .enumerate()
+        .map(|(v, &c)| v as f64 * c as f64)
+        .sum();
+    let (mut w0, mut sum0, mut best, mut best_t) = (0.0, 0.0, -1.0, 128u8);
+    for (t, &c) in h.iter().enumerate() {
+        w0 += c as f64;
+        sum0 += t as f64 * c as f64;
+        let w1 = total - w0;
+        if w0 == 0.0 || w1 == 0.0 {
+            continue;
+        }
+        let m0 = sum0 / w0;
+        let m1 = (sum_all - sum0) / w1;
+        let between = w0 * w1 * (m0 - m1) * (m0 - m1);
+        if between > best {
+            best = between;
+            best_t = t as u8;
+        }
+    }
+    best_t
+}
+
+/// The paper's brightness around every pixel of `p`: the 90th percentile of
+/// blocks of `block` pixels (border excluded), bilinearly interpolated.
+/// Blocks that are mostly border or solid ink borrow the page-wide `paper`.
+pub fn background(p: &Plane, border: &[bool], paper: u8, block: usize) -> Plane {
+    let block = block.max(4);
+    let bw = p.w.div_ceil(block).max(1);
+    let bh = p.h.div_ceil(block).max(1);
+    let mut levels = vec![paper as f32; bw * bh];
+    let mut valid = vec![false; bw * bh];
+    let mut hist = [0u32; 256];
+    for by in 0..bh {
+        for bx in 0..bw {
+            hist.iter_mut().for_each(|c| *c = 0);
+            let mut n = 0u32;
+            for y in by * block..((by + 1) * block).min(p.h) {
+                for x in bx * block..((bx + 1) * block).min(p.w) {
+                    let i = y * p.w + x;
+                    if !border[i] {
+                        hist[p.data[i] as usize] += 1;
+                        n += 1;
+                    }
+                }
+            }
+            if n as usize * 4 >= block * block {
+                let l = percentile(&hist, 0.9);
+                // Dense ink or a dark picture is not paper; dim paper
+                // (uneven light on a photo) still is.
+                if (l as f32) >= paper as f32 * 0.45 {
+                    levels[by * bw + bx] = l as f32;
+                    valid[by * bw + bx] = true;
+                }
+            }
+        }
+    }
+    fill_gaps(&mut levels, &mut valid, bw, bh);
+    // Bilinear interpolation between block centres, in 8.8 fixed point.
+    let mut out = Plane::new(p.w, p.h, paper);
+    let half = block as f32 / 2.0;
+    let coord = |i: usize, n: usize| -> (usize, usize, u32) {
+        let f = ((i as f32 - half + 0.5) / block as f32).clamp(0.0, (n - 1) as f32);
+        let i0 = f as usize;
+        (i0, (i0 + 1).min(n - 1), ((f - i0 as f32) * 256.0) as u32)
+    };
+    let xs: Vec<(usize, usize, u32)> = (0..p.w).map(|x| coord(x, bw)).collect();
+    let lv: Vec<u32> = levels
+        .iter()
+        .map(|&l| (l.clamp(0.0, 255.0) * 16.0) as u32)
+        .collect();
+    let mut row = vec![0u32; bw];
+    for y in 0..p.h {
+        let (y0, y1, ty) = coord(y, bh);
+        for (bx, r) in row.iter_mut().enumerate() {
+            *r = lv[y0 * bw + bx] * (256 - ty) + lv[y1 * bw + bx] * ty;
+        }
+        let dst = &mut out.data[y * p.w..(y + 1) * p.w];
+        for (d, &(x0, x1, tx)) in dst.iter_mut().zip(&xs) {
+            let v = (row[x0] as u64 * (256 - tx) as u64 + row[x1] as u64 * tx as u64) >> 16;
+            *d = ((v + 8) / 16).min(255) as u8;
+        }
+    }
+    out
+}
+
+/// Gives blocks without a paper level the mean of their valid neighbours,
+/// growing inward from the known blocks; what stays unknown keeps `paper`.
+fn fill_gaps(levels: &mut [f32], valid: &mut [bool], bw: usize, bh: usize) {
+    for _ in 0..bw.max(bh) {
+        let mut changed = false;
+        let snapshot = valid.to_vec();
+        for y in 0..bh {
+            for x in 0..bw {
+                if snapshot[y * bw + x] {
+                    continue;
+                }
+                let (mut sum, mut n) = (0f32, 0);
+                for ny in y.saturating_sub(1)..(y + 2).min(bh) {
+                    for nx in x.saturating_sub(1)..(x + 2).min(bw) {
+                        if snapshot[ny * bw + nx] {
+                            sum += levels[ny * bw + nx];
+                            n += 1;
+                        }
+                    }
+                }
+                if n > 0 {
+                    levels[y * bw + x] = sum / n as f32;
+                    valid[y * bw + x] = true;
+                    changed = true;
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// Ink on the fine plane `a` (twice the size of `bg` and `border`): pixels
+/// darker than `(1 - contrast)` times the local paper level, outside the
+/// border.
+pub fn ink_mask(a: &Plane, bg: &Plane, border: &[bool], contrast: f32) -> Vec<bool> {
+    let mut ink = vec![false; a.w * a.h];
+    if bg.w == 0 || bg.h == 0 {
+        return ink;
+    }
+    let k = ((1.0 - contrast).clamp(0.0, 1.0) * 256.0) as u32;
+    // Threshold per coarse pixel, 0 on the border (nothing is below it).
+    let t: Vec<u32> = bg
+        .data
+        .iter()
+        .zip(border)
+        .map(|(&v, &b)| if b { 0 } else { v as u32 * k })
+        .collect();
+    for y in 0..a.h {
+        let by = (y / 2).min(bg.h - 1);
+        let trow = &t[by * bg.w..(by + 1) * bg.w];
+        let src = &a.data[y * a.w..(y + 1) * a.w];
+        let dst = &mut ink[y * a.w..(y + 1) * a.w];
+        for (x, (d, &v)) in dst.iter_mut().zip(src).enumerate() {
+            *d = ((v as u32) << 8) < trow[(x / 2).min(bg.w - 1)];
+        }
+    }
+    ink
+}
+
+/// OR-reduction of a mask by 2: a coarse pixel is ink if any of its four is.
+pub fn or_half(m: &[bool], w: usize, h: usize, ow: usize, oh: usize) -> Vec<bool> {
+    let mut out = vec![false; ow * oh];
+    for y in 0..oh.min(h.div_ceil(2)) {
+        for x in 0..ow.min(w.div_ceil(2)) {
+            let mut any = false;
+            for dy in 0..2 {
+                for dx in 0..2 {
+                    let (sx, sy) = (2 * x + dx, 2 * y + dy);
+                    if sx < w && sy < h && m[sy * w + sx] {
+                        any = true;
+                    }
+                }
+            }
+            out[y * ow + x] = any;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn otsu_splits_two_levels() {
+        let mut h = [0u32; 256];
+        h[30] = 100;
+        h[220] = 900;
+        let t = otsu(&h);
+        assert!((30..220).contains(&t));
+        assert_eq!(percentile(&h, 0.5), 220);
+        assert_eq!(percentile(&[0; 256], 0.5), 255);
+    }
+}
