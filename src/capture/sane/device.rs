@@ -552,7 +552,9 @@ fn keep_signals<T>(call: impl FnOnce() -> T) -> T {
         let mut now: libc::sigaction = unsafe { std::mem::zeroed() };
         // SAFETY: reads the current action into `now`.
         unsafe { libc::sigaction(*sig, std::ptr::null(), &mut now) };
-        if now.sa_sigaction != old.sa_sigaction {
+        // Only undo a reset to the default action; a handler installed
+        // meanwhile by this program stays.
+        if now.sa_sigaction == libc::SIG_DFL && old.sa_sigaction != libc::SIG_DFL {
             // SAFETY: re-installs exactly the action read before the call.
             unsafe { libc::sigaction(*sig, old, std::ptr::null_mut()) };
         }
