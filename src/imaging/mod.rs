@@ -4,6 +4,9 @@
 //! touch the file system, the journal or the clock, and never panic on any
 //! image size (including 0x0 or 1xN).
 
+pub mod background;
+pub mod binarize;
+
 use image::{DynamicImage, GrayImage};
 use serde::{Deserialize, Serialize};
 
