@@ -49,7 +49,12 @@ pub fn encode(
     let mut enc = Encoder::new(&mut out, quality.clamp(1, 100));
     enc.set_density(PixelDensity::dpi(dpi_u16(dpi)));
     enc.set_sampling_factor(SamplingFactor::F_2_2);
-    enc.set_optimized_huffman_tables(true);
+    // Optimised Huffman tables make jpeg-encoder write one scan per
+    // component; zune-jpeg 0.5 (the `image` crate's decoder, so ours)
+    // decodes such non-interleaved 4:2:0 scans to garbage (zune-image
+    // issue 419), while libjpeg reads them. Colour stays interleaved
+    // (about 2% larger); a grey JPEG has one scan anyway.
+    enc.set_optimized_huffman_tables(channels == 1);
     enc.encode(pixels, width as u16, height as u16, color)
         .map_err(|e| EncodeError::new(format!("JPEG encoder: {e}")))?;
     Ok(out)
@@ -144,5 +149,32 @@ mod tests {
         assert!(info(&jpg[..10]).is_none());
         assert!(encode(&px, 0, 30, 3, 80, 200.0).is_err());
         assert!(encode(&px[1..], 40, 30, 3, 80, 200.0).is_err());
+    }
+
+    #[test]
+    fn our_decoder_reads_what_we_write() {
+        let (w, h) = (200u32, 150u32);
+        for channels in [1u8, 3] {
+            let px: Vec<u8> = (0..w * h * channels as u32)
+                .map(|i| {
+                    let (x, y) = ((i / channels as u32) % w, (i / channels as u32) / w);
+                    (((x / 9 + y / 7) % 2) * 150 + 50 + (i % channels as u32) * 20) as u8
+                })
+                .collect();
+            let jpg = encode(&px, w, h, channels, 85, 300.0).unwrap();
+            let img = crate::codec::decode(&jpg).unwrap().remove(0).image;
+            let back = if channels == 1 {
+                img.to_luma8().into_raw()
+            } else {
+                img.to_rgb8().into_raw()
+            };
+            let mad = back
+                .iter()
+                .zip(&px)
+                .map(|(a, b)| a.abs_diff(*b) as u64)
+                .sum::<u64>()
+                / px.len() as u64;
+            assert!(mad < 8, "{channels} channels: mean error {mad}");
+        }
     }
 }
