@@ -12,8 +12,15 @@ use std::process::Command;
 use chrono::DateTime;
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage};
 use sha2::{Digest, Sha256};
-use sohoa::codec::encode::{self, OutputConfig};
+use sohoa::codec::encode::{self, OutputConfig, Profile};
 use sohoa::store::bundle::{self, BookMeta, BundleError, BundleOptions, CaseInput, PageFile};
+
+fn auto() -> OutputConfig {
+    OutputConfig {
+        profile: Profile::Auto,
+        ..OutputConfig::default()
+    }
+}
 
 fn qpdf() -> Option<&'static str> {
     if Command::new("qpdf").arg("--version").output().is_ok() {
@@ -39,7 +46,7 @@ fn page_files(dir: &Path) -> Vec<PathBuf> {
     let bits = GrayImage::from_fn(620, 877, |x, y| {
         Luma([if (x + y) % 17 < 3 { 0 } else { 255 }])
     });
-    let cfg = OutputConfig::default();
+    let cfg = auto();
     let jpg = encode::encode(&DynamicImage::ImageRgb8(colour.clone()), 75.0, &cfg).unwrap();
     let tif = encode::encode(&DynamicImage::ImageLuma8(bits), 75.0, &cfg).unwrap();
     assert_eq!((jpg.ext, tif.ext), ("jpg", "tif"));

@@ -33,6 +33,13 @@ fn tool(name: &str, package: &str) -> Option<&'static str> {
     None
 }
 
+fn auto() -> OutputConfig {
+    OutputConfig {
+        profile: Profile::Auto,
+        ..OutputConfig::default()
+    }
+}
+
 fn corpus(name: &str) -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../shared/corpus")
@@ -105,12 +112,7 @@ fn meta(case_no: u32) -> DocMeta {
 #[test]
 fn g4_tiff_reads_back_with_libtiff_and_our_decoder() {
     let (src, dpi) = bilevel_page();
-    let e = encode::encode(
-        &DynamicImage::ImageLuma8(src.clone()),
-        dpi,
-        &OutputConfig::default(),
-    )
-    .unwrap();
+    let e = encode::encode(&DynamicImage::ImageLuma8(src.clone()), dpi, &auto()).unwrap();
     assert_eq!((e.kind, e.ext), (PageKind::Bilevel, "tif"));
     // Our decoder.
     let back = sohoa::codec::decode(&e.bytes).unwrap();
@@ -304,18 +306,13 @@ fn case_pdf_passes_qpdf_and_renders_to_its_sources() {
         profile: Profile::Grey,
         ..OutputConfig::default()
     };
-    let g4 = encode::encode(
-        &DynamicImage::ImageLuma8(bits.clone()),
-        bdpi,
-        &OutputConfig::default(),
-    )
-    .unwrap();
+    let g4 = encode::encode(&DynamicImage::ImageLuma8(bits.clone()), bdpi, &auto()).unwrap();
     let col = encode::encode(&DynamicImage::ImageRgb8(colour.clone()), cdpi, &colour_cfg).unwrap();
     let grey = encode::encode(&DynamicImage::ImageRgb8(colour), cdpi, &grey_cfg).unwrap();
     assert_eq!((col.kind, grey.kind), (PageKind::Colour, PageKind::Grey));
     let mut pages = Vec::new();
     for e in [&g4, &col, &grey] {
-        pages.extend(PdfPage::from_file(&e.bytes, None, &OutputConfig::default()).unwrap());
+        pages.extend(PdfPage::from_file(&e.bytes, None, &auto()).unwrap());
     }
     assert!(matches!(pages[0].data, pdf::PageData::G4 { .. }));
     assert!(matches!(

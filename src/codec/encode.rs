@@ -20,7 +20,9 @@ pub const SOFTWARE: &str = concat!("sohoa ", env!("CARGO_PKG_VERSION"));
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutputConfig {
-    /// colour, grey, bilevel or auto.
+    /// colour (the national guidance asks for colour scans), grey, bilevel
+    /// (CCITT G4), or auto: bilevel for plain dark text on light paper,
+    /// colour when there is coloured ink, grey otherwise.
     pub profile: Profile,
     /// JPEG quality, 1 to 100.
     pub jpeg_quality: u8,
@@ -46,7 +48,7 @@ pub struct OutputConfig {
 impl Default for OutputConfig {
     fn default() -> Self {
         Self {
-            profile: Profile::Auto,
+            profile: Profile::Colour,
             jpeg_quality: 75,
             default_dpi: 300,
             storage_dpi: 0,
@@ -354,7 +356,10 @@ mod tests {
 
     #[test]
     fn auto_picks_bilevel_for_black_text_and_colour_for_blue_ink() {
-        let cfg = OutputConfig::default();
+        let cfg = OutputConfig {
+            profile: Profile::Auto,
+            ..OutputConfig::default()
+        };
         let black = encode(
             &DynamicImage::ImageRgb8(text_page([25, 25, 25])),
             300.0,
