@@ -106,6 +106,13 @@ fn pages_follow_natural_order_and_multi_page_tiffs_expand() {
         }
     }
     std::fs::write(input.join("p3.tif"), &tif).unwrap();
+    // Flat shades are the order markers here; paper flattening would turn
+    // every flat page white, so it is off for this test.
+    std::fs::write(
+        work.path().join("flat.toml"),
+        "[output]\nnormalize_background = false\n",
+    )
+    .unwrap();
     let out = run(
         work.path(),
         &[
@@ -115,6 +122,8 @@ fn pages_follow_natural_order_and_multi_page_tiffs_expand() {
             "KS.2010.01",
             "--locality",
             "Cam Lộ",
+            "--config",
+            "flat.toml",
         ],
     );
     assert!(out.status.success(), "{}", text(&out));

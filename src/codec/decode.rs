@@ -10,7 +10,7 @@ use std::io::Cursor;
 use image::{DynamicImage, GrayImage, ImageDecoder, ImageReader, Luma, Rgb, RgbImage};
 use thiserror::Error;
 use tiff::decoder::{Decoder as TiffDecoder, DecodingResult, Limits as TiffLimits};
-use tiff::tags::{PhotometricInterpretation, ResolutionUnit, Tag};
+use tiff::tags::{ResolutionUnit, Tag};
 use tiff::ColorType as TiffColor;
 
 /// Largest width or height accepted, in pixels (A0 at 600 dpi is ~20000).
@@ -252,10 +252,10 @@ fn decode_tiff(bytes: &[u8], only: Option<u32>) -> Result<Vec<Frame>, DecodeErro
         let (w, h) = decoder.dimensions().map_err(tiff_err)?;
         check_size(w as u64, h as u64)?;
         let color = decoder.colortype().map_err(tiff_err)?;
-        let white_is_zero = decoder
-            .get_tag_u32(Tag::PhotometricInterpretation)
-            .map(|p| p == PhotometricInterpretation::WhiteIsZero.to_u16() as u32)
-            .unwrap_or(false);
+        // The tiff crate (0.11) already inverts WhiteIsZero data, so every
+        // grey buffer it returns is BlackIsZero; inverting again here turned
+        // every fax TIFF into a negative.
+        let white_is_zero = false;
         let dpi = tiff_dpi(&mut decoder);
         let data = decoder.read_image().map_err(tiff_err)?;
         let image = tiff_pixels(w, h, color, data, white_is_zero)?;

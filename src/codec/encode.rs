@@ -1,31 +1,62 @@
 //! Encoding of processed pages per the output profile (`[output]` in the
-//! config).
+//! config): optional resampling to the storage resolution, paper background
+//! normalisation, the choice between colour, grey and bilevel (profile
+//! `auto`), then JPEG or CCITT G4 TIFF.
 //!
 //! Encoders take pixels and return bytes; they never write files.
 
-use std::io::Cursor;
-
-use image::{DynamicImage, ImageEncoder};
+use image::imageops::FilterType;
+use image::{DynamicImage, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
+
+use super::{g4tiff, jpeg};
+use crate::imaging::background::{self, NormalizeParams, PageStats};
+use crate::imaging::sauvola::{self, SauvolaParams};
+
+/// Name written into TIFF and PDF files.
+pub const SOFTWARE: &str = concat!("sohoa ", env!("CARGO_PKG_VERSION"));
 
 /// How processed pages are stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct OutputConfig {
-    /// colour, grey, bilevel or auto.
+    /// colour (the national guidance asks for colour scans), grey, bilevel
+    /// (CCITT G4), or auto: bilevel for plain dark text on light paper,
+    /// colour when there is coloured ink, grey otherwise.
     pub profile: Profile,
     /// JPEG quality, 1 to 100.
     pub jpeg_quality: u8,
     /// Resolution written when the source does not say, dots per inch.
     pub default_dpi: u32,
+    /// Resolution pages are stored at, dots per inch; pages scanned finer
+    /// are resampled down. 0 keeps the scan resolution.
+    pub storage_dpi: u32,
+    /// Flatten yellowed, uneven paper to white before encoding.
+    pub normalize_background: bool,
+    /// Ratio to the local paper level from which a pixel is pure white
+    /// (0.5 to 1.0); lower cleans more texture, higher keeps fainter strokes.
+    pub white_point: f32,
+    /// Sauvola sensitivity for bilevel pages (0.01 to 0.5); lower keeps
+    /// fainter strokes.
+    pub bilevel_k: f32,
+    /// Sauvola window side for bilevel pages, millimetres (1 to 50).
+    pub bilevel_window_mm: f32,
+    /// Also write one multi-page G4 TIFF per case when all its pages are bilevel.
+    pub case_tiff: bool,
 }
 
 impl Default for OutputConfig {
     fn default() -> Self {
         Self {
-            profile: Profile::Auto,
+            profile: Profile::Colour,
             jpeg_quality: 75,
             default_dpi: 300,
+            storage_dpi: 0,
+            normalize_background: true,
+            white_point: NormalizeParams::default().white_point,
+            bilevel_k: 0.2,
+            bilevel_window_mm: 4.0,
+            case_tiff: false,
         }
     }
 }
@@ -45,6 +76,37 @@ impl OutputConfig {
                 self.default_dpi
             ));
         }
+        if self.storage_dpi != 0 && !(72..=1200).contains(&self.storage_dpi) {
+            errors.push(format!(
+                "output.storage_dpi: {} is out of range (0 to keep the scan resolution, or 72 to 1200)",
+                self.storage_dpi
+            ));
+        }
+        if !(0.5..=1.0).contains(&self.white_point) {
+            errors.push(format!(
+                "output.white_point: {} is out of range (0.5 to 1.0)",
+                self.white_point
+            ));
+        }
+        if !(0.01..=0.5).contains(&self.bilevel_k) {
+            errors.push(format!(
+                "output.bilevel_k: {} is out of range (0.01 to 0.5)",
+                self.bilevel_k
+            ));
+        }
+        if !(1.0..=50.0).contains(&self.bilevel_window_mm) {
+            errors.push(format!(
+                "output.bilevel_window_mm: {} is out of range (1 to 50 mm)",
+                self.bilevel_window_mm
+            ));
+        }
+    }
+
+    fn normalize_params(&self) -> NormalizeParams {
+        NormalizeParams {
+            white_point: self.white_point,
+            ..NormalizeParams::default()
+        }
     }
 }
 
@@ -57,48 +119,277 @@ pub enum Profile {
     Auto,
 }
 
+/// How a page ended up stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PageKind {
+    /// Colour JPEG.
+    Colour,
+    /// Grey JPEG.
+    Grey,
+    /// CCITT G4 TIFF.
+    Bilevel,
+}
+
 /// An encoded page, ready to be filed.
 #[derive(Debug, Clone)]
 pub struct Encoded {
     pub bytes: Vec<u8>,
     /// File name extension without the dot.
     pub ext: &'static str,
+    pub kind: PageKind,
+    /// Stored size in pixels (after any resampling).
+    pub width: u32,
+    pub height: u32,
+    /// Stored resolution, dots per inch.
+    pub dpi: f32,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not encode the page: {0}")]
 pub struct EncodeError(String);
 
+impl EncodeError {
+    pub fn new(msg: impl Into<String>) -> Self {
+        EncodeError(msg.into())
+    }
+}
+
+/// A page after resampling and normalisation, before compression.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub kind: PageKind,
+    /// Colour pages are RGB; grey and bilevel pages are Luma (bilevel: 0 or 255).
+    pub image: DynamicImage,
+    pub dpi: f32,
+}
+
 /// Encodes a processed page.
-pub fn encode(image: &DynamicImage, _dpi: f32, cfg: &OutputConfig) -> Result<Encoded, EncodeError> {
-    let err = |e: image::ImageError| EncodeError(e.to_string());
-    let mut bytes = Vec::new();
-    let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(
-        Cursor::new(&mut bytes),
-        cfg.jpeg_quality,
+pub fn encode(image: &DynamicImage, dpi: f32, cfg: &OutputConfig) -> Result<Encoded, EncodeError> {
+    let prepared = prepare(image, dpi, cfg)?;
+    compress(&prepared, cfg)
+}
+
+/// Resampling, background normalisation and the profile choice.
+pub fn prepare(
+    image: &DynamicImage,
+    dpi: f32,
+    cfg: &OutputConfig,
+) -> Result<Prepared, EncodeError> {
+    if image.width() == 0 || image.height() == 0 {
+        return Err(EncodeError::new("the page has no pixels"));
+    }
+    let dpi = if dpi.is_finite() && dpi > 0.0 {
+        dpi
+    } else {
+        cfg.default_dpi as f32
+    };
+    let is_grey_source = matches!(
+        image,
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_)
     );
-    match (cfg.profile, image) {
-        (Profile::Grey | Profile::Bilevel, img)
-        | (Profile::Auto, img @ DynamicImage::ImageLuma8(_)) => {
-            let g = img.to_luma8();
-            enc.write_image(
-                g.as_raw(),
-                g.width(),
-                g.height(),
-                image::ExtendedColorType::L8,
-            )
-            .map_err(err)?;
-        }
-        (_, img) => {
-            let c = img.to_rgb8();
-            enc.write_image(
-                c.as_raw(),
-                c.width(),
-                c.height(),
-                image::ExtendedColorType::Rgb8,
-            )
-            .map_err(err)?;
+    // A page that is already pure black and white stays so, unresampled.
+    if is_grey_source && matches!(cfg.profile, Profile::Auto | Profile::Bilevel) {
+        let g = image.to_luma8();
+        if sauvola::is_bilevel(&g) {
+            return Ok(Prepared {
+                kind: PageKind::Bilevel,
+                image: DynamicImage::ImageLuma8(g),
+                dpi,
+            });
         }
     }
-    Ok(Encoded { bytes, ext: "jpg" })
+    let (image, dpi) = resample(image, dpi, cfg.storage_dpi);
+    let norm = cfg.normalize_params();
+    let want_colour = !is_grey_source && matches!(cfg.profile, Profile::Colour | Profile::Auto);
+    if want_colour {
+        let mut rgb = image.to_rgb8();
+        if cfg.normalize_background {
+            rgb = background::normalize_rgb(&rgb, dpi, &norm);
+        }
+        let kind = match cfg.profile {
+            Profile::Auto => choose(&background::rgb_stats(&rgb)),
+            _ => PageKind::Colour,
+        };
+        return Ok(match kind {
+            PageKind::Colour => Prepared {
+                kind,
+                image: DynamicImage::ImageRgb8(rgb),
+                dpi,
+            },
+            _ => finish_grey(gray_of(&rgb), kind, dpi, cfg),
+        });
+    }
+    let mut g = image.to_luma8();
+    if cfg.normalize_background {
+        g = background::normalize_gray(&g, dpi, &norm);
+    }
+    let kind = match cfg.profile {
+        Profile::Bilevel => PageKind::Bilevel,
+        Profile::Auto => match choose(&background::gray_stats(&g)) {
+            PageKind::Colour => PageKind::Grey,
+            k => k,
+        },
+        _ => PageKind::Grey,
+    };
+    Ok(finish_grey(g, kind, dpi, cfg))
+}
+
+fn finish_grey(g: GrayImage, kind: PageKind, dpi: f32, cfg: &OutputConfig) -> Prepared {
+    let g = if kind == PageKind::Bilevel {
+        let p = SauvolaParams::for_dpi(dpi, cfg.bilevel_k, cfg.bilevel_window_mm);
+        sauvola::sauvola(&g, &p)
+    } else {
+        g
+    };
+    Prepared {
+        kind,
+        image: DynamicImage::ImageLuma8(g),
+        dpi,
+    }
+}
+
+fn gray_of(rgb: &RgbImage) -> GrayImage {
+    DynamicImage::ImageRgb8(rgb.clone()).to_luma8()
+}
+
+/// The `auto` profile: colour when there is coloured ink (stamps, blue pen),
+/// bilevel when the page is dark ink on light paper with few mid-tones,
+/// grey otherwise (photos, pencil, faded writing).
+pub fn choose(s: &PageStats) -> PageKind {
+    let ink = s.dark + s.mid;
+    if s.colour * 2000 > s.samples && s.colour * 20 > ink {
+        PageKind::Colour
+    } else if s.mid * 10 <= s.dark * 6 {
+        PageKind::Bilevel
+    } else {
+        PageKind::Grey
+    }
+}
+
+fn resample(image: &DynamicImage, dpi: f32, storage_dpi: u32) -> (DynamicImage, f32) {
+    let target = storage_dpi as f32;
+    if storage_dpi == 0 || dpi <= target * 1.02 {
+        return (image.clone(), dpi);
+    }
+    let scale = target / dpi;
+    let w = ((image.width() as f32 * scale).round() as u32).max(1);
+    let h = ((image.height() as f32 * scale).round() as u32).max(1);
+    (image.resize_exact(w, h, FilterType::Triangle), target)
+}
+
+/// Compresses a prepared page: JPEG for colour and grey, G4 TIFF for bilevel.
+pub fn compress(p: &Prepared, cfg: &OutputConfig) -> Result<Encoded, EncodeError> {
+    let (width, height) = (p.image.width(), p.image.height());
+    let (bytes, ext) = match (p.kind, &p.image) {
+        (PageKind::Colour, DynamicImage::ImageRgb8(rgb)) => (
+            jpeg::encode(rgb.as_raw(), width, height, 3, cfg.jpeg_quality, p.dpi)?,
+            "jpg",
+        ),
+        (PageKind::Bilevel, img) => {
+            let page = g4tiff::encode_g4(&img.to_luma8(), p.dpi)?;
+            (g4tiff::tiff(&[page], SOFTWARE)?, "tif")
+        }
+        (_, img) => {
+            let g = img.to_luma8();
+            (
+                jpeg::encode(g.as_raw(), width, height, 1, cfg.jpeg_quality, p.dpi)?,
+                "jpg",
+            )
+        }
+    };
+    Ok(Encoded {
+        bytes,
+        ext,
+        kind: p.kind,
+        width,
+        height,
+        dpi: p.dpi,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Luma, Rgb};
+
+    #[test]
+    fn validation_names_every_bad_key() {
+        let cfg = OutputConfig {
+            jpeg_quality: 0,
+            storage_dpi: 20,
+            white_point: 2.0,
+            bilevel_k: 0.0,
+            bilevel_window_mm: 0.0,
+            ..OutputConfig::default()
+        };
+        let mut errors = Vec::new();
+        cfg.validate(&mut errors);
+        for key in [
+            "jpeg_quality",
+            "storage_dpi",
+            "white_point",
+            "bilevel_k",
+            "bilevel_window_mm",
+        ] {
+            assert!(
+                errors
+                    .iter()
+                    .any(|e| e.starts_with(&format!("output.{key}:"))),
+                "{key}: {errors:?}"
+            );
+        }
+        let mut none = Vec::new();
+        OutputConfig::default().validate(&mut none);
+        assert!(none.is_empty(), "{none:?}");
+    }
+
+    fn text_page(ink: [u8; 3]) -> RgbImage {
+        RgbImage::from_fn(800, 600, |x, y| {
+            if (y % 40) < 4 && (x % 30) < 20 {
+                Rgb(ink)
+            } else {
+                Rgb([230, 215, 170])
+            }
+        })
+    }
+
+    #[test]
+    fn auto_picks_bilevel_for_black_text_and_colour_for_blue_ink() {
+        let cfg = OutputConfig {
+            profile: Profile::Auto,
+            ..OutputConfig::default()
+        };
+        let black = encode(
+            &DynamicImage::ImageRgb8(text_page([25, 25, 25])),
+            300.0,
+            &cfg,
+        )
+        .unwrap();
+        assert_eq!((black.kind, black.ext), (PageKind::Bilevel, "tif"));
+        let blue = encode(
+            &DynamicImage::ImageRgb8(text_page([30, 40, 160])),
+            300.0,
+            &cfg,
+        )
+        .unwrap();
+        assert_eq!((blue.kind, blue.ext), (PageKind::Colour, "jpg"));
+        assert_eq!(jpeg::info(&blue.bytes).unwrap().dpi, Some(300.0));
+    }
+
+    #[test]
+    fn storage_dpi_resamples() {
+        let cfg = OutputConfig {
+            profile: Profile::Grey,
+            storage_dpi: 200,
+            ..OutputConfig::default()
+        };
+        let img = DynamicImage::ImageLuma8(GrayImage::from_pixel(300, 150, Luma([128])));
+        let e = encode(&img, 300.0, &cfg).unwrap();
+        assert_eq!(
+            (e.width, e.height, e.dpi, e.kind),
+            (200, 100, 200.0, PageKind::Grey)
+        );
+        assert!(encode(&DynamicImage::ImageLuma8(GrayImage::new(0, 0)), 300.0, &cfg).is_err());
+    }
 }

@@ -7,7 +7,11 @@
 pub mod complete;
 pub mod decode;
 pub mod encode;
+pub mod g4tiff;
+pub mod icc;
+pub mod jpeg;
+pub mod pdf;
 pub mod pdf_extract;
 
 pub use decode::{decode, decode_frame, probe_format, DecodeError, Format, Frame};
-pub use encode::{encode, Encoded, OutputConfig};
+pub use encode::{encode, EncodeError, Encoded, OutputConfig, PageKind, Profile};

@@ -20,6 +20,9 @@ pub mod reduce;
 pub mod rotate;
 pub mod skew;
 
+pub mod background;
+pub mod sauvola;
+
 use image::{DynamicImage, GrayImage};
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,8 @@
 //! Durable state: the SQLite journal, the spool of raw pages, and atomic
-//! filing into the archive. Nothing here decodes or processes images.
+//! filing into the archive. Nothing here decodes or processes images
+//! (`bundle` assembles case PDFs and the book bundle through `codec`).
 
+pub mod bundle;
 pub mod filing;
 pub mod journal;
 pub mod moves;

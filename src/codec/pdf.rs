@@ -1,0 +1,392 @@
+//! One PDF per case (trường hợp): the case's page images embedded without
+//! re-encoding (JPEG as DCTDecode, G4 as CCITTFaxDecode K=-1), each page
+//! sized from its resolution, with document info and XMP metadata (book,
+//! case, locality, capture time, software), aiming at PDF/A-2b: XMP
+//! `pdfaid:part=2`, `conformance=B`, an sRGB OutputIntent with a generated
+//! ICC profile, a file ID, no compression of the metadata stream, no
+//! interpolation, no transparency.
+//!
+//! The output is a pure function of its inputs (dates come from the capture
+//! time, the file ID from a hash), so finishing a book twice gives the same
+//! bytes. Returns bytes; never writes files.
+
+use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike};
+use image::DynamicImage;
+use pdf_writer::types::OutputIntentSubtype;
+use pdf_writer::{Content, Date, Filter, Finish, Name, Pdf, Rect, Ref, TextStr};
+use sha2::{Digest, Sha256};
+
+use super::encode::{self, OutputConfig, PageKind};
+use super::{decode, g4tiff, icc, jpeg, probe_format, Format};
+
+/// Largest page side PDF readers (and PDF/A) accept, in points.
+const MAX_PAGE_PT: f32 = 14_400.0;
+
+/// What the document says about itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocMeta {
+    pub book_id: String,
+    pub case_no: u32,
+    pub locality: String,
+    /// When the case was captured (its first page).
+    pub captured: DateTime<FixedOffset>,
+    /// Producing software and version.
+    pub software: String,
+}
+
+/// Compressed pixels of one page, as they will sit in the PDF.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PageData {
+    /// A baseline or progressive JPEG with 1 or 3 components.
+    Jpeg { bytes: Vec<u8>, components: u8 },
+    /// CCITT G4 data.
+    G4 { data: Vec<u8>, black_is_1: bool },
+}
+
+/// One page ready for a PDF.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PdfPage {
+    pub width: u32,
+    pub height: u32,
+    pub dpi: f32,
+    pub data: PageData,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PdfError {
+    #[error("a case PDF needs at least one page")]
+    NoPages,
+    #[error("page {page}: {detail}")]
+    BadPage { page: usize, detail: String },
+    #[error("page image: {0}")]
+    Decode(#[from] decode::DecodeError),
+    #[error(transparent)]
+    Encode(#[from] encode::EncodeError),
+}
+
+impl PdfPage {
+    /// Pages of an image file: JPEG and single-strip G4 TIFF are taken as
+    /// they are; anything else (PNG, other TIFF, CMYK JPEG) is decoded and
+    /// encoded with `fallback` first. `dpi` overrides the file's resolution.
+    pub fn from_file(
+        bytes: &[u8],
+        dpi: Option<f32>,
+        fallback: &OutputConfig,
+    ) -> Result<Vec<PdfPage>, PdfError> {
+        let dpi = dpi.filter(|d| d.is_finite() && *d >= 10.0);
+        let default = fallback.default_dpi as f32;
+        match probe_format(bytes) {
+            Some(Format::Jpeg) => {
+                if let Some(i) =
+                    jpeg::info(bytes).filter(|i| i.pdf_compatible && matches!(i.components, 1 | 3))
+                {
+                    return Ok(vec![PdfPage {
+                        width: i.width,
+                        height: i.height,
+                        dpi: dpi.or(i.dpi).unwrap_or(default),
+                        data: PageData::Jpeg {
+                            bytes: bytes.to_vec(),
+                            components: i.components,
+                        },
+                    }]);
+                }
+            }
+            Some(Format::Tiff) => {
+                if let Some(pages) = g4tiff::read_g4_pages(bytes) {
+                    return Ok(pages
+                        .into_iter()
+                        .map(|p| PdfPage {
+                            width: p.width,
+                            height: p.height,
+                            dpi: dpi
+                                .or(Some(p.dpi).filter(|d| *d >= 10.0))
+                                .unwrap_or(default),
+                            data: PageData::G4 {
+                                data: p.data,
+                                black_is_1: p.black_is_1,
+                            },
+                        })
+                        .collect());
+                }
+            }
+            _ => {}
+        }
+        let frames = decode::decode(bytes)?;
+        frames
+            .into_iter()
+            .map(|f| {
+                let d = dpi.or(f.dpi).unwrap_or(default);
+                PdfPage::from_image(&f.image, d, fallback)
+            })
+            .collect()
+    }
+
+    /// Encodes pixels for a PDF per the output profile.
+    pub fn from_image(
+        image: &DynamicImage,
+        dpi: f32,
+        cfg: &OutputConfig,
+    ) -> Result<PdfPage, PdfError> {
+        let prepared = encode::prepare(image, dpi, cfg)?;
+        let (width, height) = (prepared.image.width(), prepared.image.height());
+        let data = match prepared.kind {
+            PageKind::Bilevel => {
+                let g4 = g4tiff::encode_g4(&prepared.image.to_luma8(), prepared.dpi)?;
+                PageData::G4 {
+                    data: g4.data,
+                    black_is_1: false,
+                }
+            }
+            kind => {
+                let e = encode::compress(&prepared, cfg)?;
+                PageData::Jpeg {
+                    bytes: e.bytes,
+                    components: if kind == PageKind::Colour { 3 } else { 1 },
+                }
+            }
+        };
+        Ok(PdfPage {
+            width,
+            height,
+            dpi: prepared.dpi,
+            data,
+        })
+    }
+
+    /// Page size in points.
+    pub fn size_pt(&self) -> (f32, f32) {
+        (
+            self.width as f32 * 72.0 / self.dpi,
+            self.height as f32 * 72.0 / self.dpi,
+        )
+    }
+}
+
+fn pdf_date(t: &DateTime<FixedOffset>) -> Date {
+    let off = t.offset().local_minus_utc();
+    let year = t.year().clamp(0, 9999) as u16;
+    Date::new(year)
+        .month(t.month() as u8)
+        .day(t.day() as u8)
+        .hour(t.hour() as u8)
+        .minute(t.minute() as u8)
+        .second(t.second().min(59) as u8)
+        .utc_offset_hour((off / 3600) as i8)
+        .utc_offset_minute(((off.abs() % 3600) / 60) as u8)
+}
+
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\t' && c != '\n' => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Title, keywords and identifier shared by the info dictionary and XMP.
+struct Texts {
+    title: String,
+    keywords: String,
+    identifier: String,
+    date: String,
+}
+
+fn texts(meta: &DocMeta) -> Texts {
+    Texts {
+        title: format!("{} - trường hợp {:03}", meta.book_id, meta.case_no),
+        keywords: format!(
+            "book:{}; case:{}; locality:{}",
+            meta.book_id, meta.case_no, meta.locality
+        ),
+        identifier: format!("{}.{:03}", meta.book_id, meta.case_no),
+        date: meta.captured.to_rfc3339_opts(SecondsFormat::Secs, true),
+    }
+}
+
+fn xmp(meta: &DocMeta, t: &Texts) -> String {
+    let e = xml_escape;
+    format!(
+        r#"<?xpacket begin="{bom}" id="W5M0MpCehiHzreSzNTczkc9d"?>
+<x:xmpmeta xmlns:x="adobe:ns:meta/">
+ <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">
+  <rdf:Description rdf:about=""
+    xmlns:pdfaid="http://www.aiim.org/pdfa/ns/id/"
+    xmlns:dc="http://purl.org/dc/elements/1.1/"
+    xmlns:xmp="http://ns.adobe.com/xap/1.0/"
+    xmlns:pdf="http://ns.adobe.com/pdf/1.3/">
+   <pdfaid:part>2</pdfaid:part>
+   <pdfaid:conformance>B</pdfaid:conformance>
+   <dc:format>application/pdf</dc:format>
+   <dc:title><rdf:Alt><rdf:li xml:lang="x-default">{title}</rdf:li></rdf:Alt></dc:title>
+   <dc:identifier>{id}</dc:identifier>
+   <dc:coverage>{locality}</dc:coverage>
+   <dc:subject><rdf:Bag><rdf:li>book:{book}</rdf:li><rdf:li>case:{case}</rdf:li><rdf:li>locality:{locality}</rdf:li></rdf:Bag></dc:subject>
+   <xmp:CreateDate>{date}</xmp:CreateDate>
+   <xmp:ModifyDate>{date}</xmp:ModifyDate>
+   <xmp:MetadataDate>{date}</xmp:MetadataDate>
+   <xmp:CreatorTool>{software}</xmp:CreatorTool>
+   <pdf:Producer>{software}</pdf:Producer>
+   <pdf:Keywords>{keywords}</pdf:Keywords>
+  </rdf:Description>
+ </rdf:RDF>
+</x:xmpmeta>
+<?xpacket end="w"?>"#,
+        bom = '\u{feff}',
+        title = e(&t.title),
+        id = e(&t.identifier),
+        locality = e(&meta.locality),
+        book = e(&meta.book_id),
+        case = meta.case_no,
+        date = t.date,
+        software = e(&meta.software),
+        keywords = e(&t.keywords),
+    )
+}
+
+/// Builds the PDF of one case.
+pub fn case_pdf(meta: &DocMeta, pages: &[PdfPage]) -> Result<Vec<u8>, PdfError> {
+    if pages.is_empty() {
+        return Err(PdfError::NoPages);
+    }
+    for (i, p) in pages.iter().enumerate() {
+        let bad = |detail: String| PdfError::BadPage {
+            page: i + 1,
+            detail,
+        };
+        if p.width == 0 || p.height == 0 || p.width > i32::MAX as u32 || p.height > i32::MAX as u32
+        {
+            return Err(bad(format!("{}x{} pixels", p.width, p.height)));
+        }
+        if !(p.dpi.is_finite() && p.dpi >= 10.0) {
+            return Err(bad(format!("resolution {} dpi", p.dpi)));
+        }
+        let (w, h) = p.size_pt();
+        if w > MAX_PAGE_PT || h > MAX_PAGE_PT {
+            return Err(bad(format!(
+                "{:.0}x{:.0} points is larger than a PDF page may be",
+                w, h
+            )));
+        }
+        if let PageData::Jpeg { components, .. } = p.data {
+            if !matches!(components, 1 | 3) {
+                return Err(bad(format!("JPEG with {components} components")));
+            }
+        }
+    }
+    let t = texts(meta);
+    let mut pdf = Pdf::new();
+    let mut next = 1;
+    let mut alloc = || {
+        let r = Ref::new(next);
+        next += 1;
+        r
+    };
+    let catalog_id = alloc();
+    let tree_id = alloc();
+    let info_id = alloc();
+    let meta_id = alloc();
+    let icc_id = alloc();
+    let page_ids: Vec<(Ref, Ref, Ref)> =
+        pages.iter().map(|_| (alloc(), alloc(), alloc())).collect();
+
+    let mut hasher = Sha256::new();
+    hasher.update(t.identifier.as_bytes());
+    hasher.update(t.date.as_bytes());
+    hasher.update(meta.locality.as_bytes());
+    for p in pages {
+        match &p.data {
+            PageData::Jpeg { bytes, .. } => hasher.update(bytes),
+            PageData::G4 { data, .. } => hasher.update(data),
+        }
+    }
+    let id = hasher.finalize()[..16].to_vec();
+    pdf.set_file_id((id.clone(), id));
+
+    {
+        let mut cat = pdf.catalog(catalog_id);
+        cat.pages(tree_id).metadata(meta_id);
+        cat.output_intents()
+            .push()
+            .subtype(OutputIntentSubtype::PDFA)
+            .output_condition_identifier(TextStr("sRGB IEC61966-2.1"))
+            .info(TextStr("sRGB IEC61966-2.1"))
+            .dest_output_profile(icc_id);
+    }
+    pdf.pages(tree_id)
+        .kids(page_ids.iter().map(|p| p.0))
+        .count(pages.len() as i32);
+
+    let date = pdf_date(&meta.captured);
+    {
+        let mut info = pdf.document_info(info_id);
+        info.title(TextStr(&t.title))
+            .keywords(TextStr(&t.keywords))
+            .creator(TextStr(&meta.software))
+            .producer(TextStr(&meta.software))
+            .creation_date(date)
+            .modified_date(date);
+        info.pair(Name(b"BookID"), TextStr(&meta.book_id));
+        info.pair(Name(b"Case"), meta.case_no as i32);
+        info.pair(Name(b"Locality"), TextStr(&meta.locality));
+        info.pair(Name(b"CaptureTime"), TextStr(&t.date));
+    }
+    let xmp = xmp(meta, &t);
+    pdf.metadata(meta_id, xmp.as_bytes());
+    let profile = icc::srgb_profile();
+    pdf.icc_profile(icc_id, &profile).n(3);
+
+    for (page, &(page_id, content_id, image_id)) in pages.iter().zip(&page_ids) {
+        let (w, h) = page.size_pt();
+        let image_name = Name(b"Im0");
+        let mut p = pdf.page(page_id);
+        p.parent(tree_id)
+            .media_box(Rect::new(0.0, 0.0, w, h))
+            .contents(content_id);
+        p.resources().x_objects().pair(image_name, image_id);
+        p.finish();
+
+        let mut content = Content::new();
+        content.save_state();
+        content.transform([w, 0.0, 0.0, h, 0.0, 0.0]);
+        content.x_object(image_name);
+        content.restore_state();
+        pdf.stream(content_id, &content.finish());
+
+        match &page.data {
+            PageData::Jpeg { bytes, components } => {
+                let mut img = pdf.image_xobject(image_id, bytes);
+                img.filter(Filter::DctDecode);
+                img.width(page.width as i32)
+                    .height(page.height as i32)
+                    .bits_per_component(8);
+                img.color_space_name(if *components == 3 {
+                    Name(b"DeviceRGB")
+                } else {
+                    Name(b"DeviceGray")
+                });
+            }
+            PageData::G4 { data, black_is_1 } => {
+                let mut img = pdf.image_xobject(image_id, data);
+                img.filter(Filter::CcittFaxDecode);
+                img.decode_parms()
+                    .k(-1)
+                    .columns(page.width as i32)
+                    .rows(page.height as i32)
+                    .black_is_1(*black_is_1);
+                img.width(page.width as i32)
+                    .height(page.height as i32)
+                    .bits_per_component(1)
+                    .color_space_name(Name(b"DeviceGray"));
+            }
+        }
+    }
+    Ok(pdf.finish())
+}
