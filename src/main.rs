@@ -112,6 +112,9 @@ enum BookAction {
         locality: Option<String>,
         #[arg(long)]
         config: Option<PathBuf>,
+        /// Finish although some files were quarantined (after checking them).
+        #[arg(long)]
+        accept_quarantined: bool,
     },
 }
 
@@ -155,8 +158,14 @@ fn main() -> ExitCode {
                     book,
                     locality,
                     config,
+                    accept_quarantined,
                 },
-        } => cmd::finish::run(&book, locality.as_deref(), config.as_deref()),
+        } => cmd::finish::run(
+            &book,
+            locality.as_deref(),
+            config.as_deref(),
+            accept_quarantined,
+        ),
         Command::Report {
             from,
             to,

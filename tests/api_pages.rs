@@ -362,18 +362,22 @@ fn errors_are_json_a_person_can_act_on() {
     assert!(img.width() <= 120 && img.height() <= 120 && img.height() > 60);
     error_of(&get(s.addr, "/api/pages/999/thumb"), 404);
 
-    // Finishing is not available yet: said plainly, nothing changed.
-    let v = error_of(
-        &request(
-            s.addr,
-            "POST",
-            &format!("/api/books/{book}/finish"),
-            &[],
-            b"",
-        ),
-        501,
+    // Finishing builds the case PDFs and the bundle, then refuses a second time.
+    let path = format!("/api/books/{book}/finish");
+    let r = request(s.addr, "POST", &path, &[], b"");
+    assert_eq!(r.status, 200, "{}", r.text());
+    let done = r.json();
+    assert!(done["cases"].as_u64().unwrap() >= 1, "{done}");
+    assert!(done["bundle"].as_str().unwrap().ends_with(".zip"), "{done}");
+    let v = error_of(&request(s.addr, "POST", &path, &[], b""), 409);
+    assert!(
+        v["error"].as_str().unwrap().contains("already finished"),
+        "{v}"
     );
-    assert!(v["error"].as_str().unwrap().contains("not available yet"));
+    assert!(
+        v["error_vi"].as_str().unwrap().contains("đã hoàn tất"),
+        "{v}"
+    );
 
     // Closing the book.
     let r = request(s.addr, "DELETE", "/api/current", &[], b"");

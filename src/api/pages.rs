@@ -315,21 +315,33 @@ pub async fn set_cases(
 }
 
 /// POST /api/books/{book}/finish: case PDFs and the book bundle.
+#[derive(Deserialize, Default)]
+pub struct FinishQuery {
+    /// Finish although files were quarantined (after checking them).
+    #[serde(default)]
+    accept_quarantined: bool,
+}
+
 pub async fn finish(
     State(handle): State<Handle>,
     Path(book): Path<i64>,
+    Query(q): Query<FinishQuery>,
 ) -> Result<Json<Value>, ApiError> {
     let intake = handle.intake.clone();
-    let row = blocking(move || book_row(&intake, book)).await?;
-    Err(ApiError::new(
-        StatusCode::NOT_IMPLEMENTED,
-        format!(
-            "finishing books is not available yet in this version; book {} stays open and nothing was changed",
-            row.name
-        ),
-    )
-    .vi(format!(
-        "Chức năng hoàn tất sổ chưa có trong phiên bản này; sổ {} vẫn mở, không có gì thay đổi.",
-        row.name
-    )))
+    let done = blocking(move || {
+        let row = book_row(&intake, book)?;
+        crate::store::finish::finish_book(&intake, &row, q.accept_quarantined).map_err(|e| {
+            let status = match e {
+                crate::store::finish::FinishError::Bundle(_)
+                | crate::store::finish::FinishError::Journal(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                _ => StatusCode::CONFLICT,
+            };
+            ApiError::new(status, e.to_string()).vi(e.message_vi())
+        })
+    })
+    .await?;
+    handle.notify(format!("finished {}", done.book));
+    Ok(Json(serde_json::to_value(&done).unwrap_or_default()))
 }

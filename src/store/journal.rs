@@ -664,6 +664,21 @@ impl Journal {
         Ok(rows)
     }
 
+    /// Marks a book finished (no more pages), with the finish report as
+    /// the event's detail, in one transaction.
+    pub fn mark_finished(&mut self, book: i64, detail: &str) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "UPDATE books SET state = 'finished', finished_at = ?2 WHERE id = ?1",
+            params![book, now()],
+        )?;
+        event(&tx, "book_finished", Some(book), None, detail)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Sets (or with None clears) the book `source` files into now.
     pub fn set_current(&mut self, source: &str, book: Option<i64>) -> Result<()> {
         let tx = self

@@ -4,6 +4,7 @@
 
 pub mod bundle;
 pub mod filing;
+pub mod finish;
 pub mod journal;
 pub mod moves;
 pub mod ops;
