@@ -57,6 +57,10 @@ pub enum DecodeError {
     Empty,
     #[error("image is {width}x{height} pixels, over the limit of {MAX_SIDE} per side or {MAX_PIXELS} pixels")]
     TooLarge { width: u64, height: u64 },
+    #[error(
+        "the image is over the limit of {MAX_SIDE} pixels per side or {MAX_PIXELS} pixels ({0})"
+    )]
+    OverLimit(String),
     #[error("the multi-page file has more than {MAX_FRAMES} pages")]
     TooManyFrames,
     #[error("{format:?} data is damaged or cut short: {detail}")]
@@ -127,6 +131,7 @@ pub(crate) fn decode_single(bytes: &[u8], format: Format) -> Result<Frame, Decod
             format,
             detail: u.to_string(),
         },
+        image::ImageError::Limits(l) => DecodeError::OverLimit(l.to_string()),
         other => DecodeError::Corrupt {
             format,
             detail: other.to_string(),
@@ -229,10 +234,9 @@ fn decode_tiff(bytes: &[u8], only: Option<u32>) -> Result<Vec<Frame>, DecodeErro
             format: Format::Tiff,
             detail: u.to_string(),
         },
-        tiff::TiffError::LimitsExceeded => DecodeError::TooLarge {
-            width: 0,
-            height: 0,
-        },
+        tiff::TiffError::LimitsExceeded => {
+            DecodeError::OverLimit("the TIFF needs more memory than allowed".into())
+        }
         other => DecodeError::Corrupt {
             format: Format::Tiff,
             detail: other.to_string(),
