@@ -9,7 +9,7 @@ const T = {
     title: "Số hóa sổ hộ tịch", loading: "Đang tải…", book: "Sổ đang quét",
     pages_in_book: "Trang trong sổ", cases: "Trường hợp", pages_today: "Trang hôm nay",
     books_today: "Sổ hôm nay", type: "Loại sổ", year: "Năm", number: "Quyển số",
-    locality: "Xã/phường", open: "Mở sổ", close: "Đóng sổ", finish: "Hoàn tất sổ",
+    locality: "Xã/phường", open: "Mở sổ", close: "Đóng sổ", finish: "Hoàn tất sổ", scan: "Quét",
     add: "Thêm ảnh vào cuối sổ", per_case: "Số trang mỗi trường hợp",
     starts: "hoặc trang bắt đầu (1, 3, 7)", set_cases: "Đặt", last_page: "Trang vừa quét",
     no_page: "Chưa có trang nào", scanners: "Máy quét", pages: "Các trang của sổ",
@@ -29,7 +29,7 @@ const T = {
     title: "Civil-status register digitization", loading: "Loading…", book: "Current book",
     pages_in_book: "Pages in book", cases: "Cases", pages_today: "Pages today",
     books_today: "Books today", type: "Register type", year: "Year", number: "Book no.",
-    locality: "Locality", open: "Open book", close: "Close book", finish: "Finish book",
+    locality: "Locality", open: "Open book", close: "Close book", finish: "Finish book", scan: "Scan",
     add: "Add images at the end", per_case: "Pages per case",
     starts: "or first pages (1, 3, 7)", set_cases: "Set", last_page: "Last page",
     no_page: "No page yet", scanners: "Scanners", pages: "Pages of the book",
@@ -266,6 +266,7 @@ $("open-form").addEventListener("submit", (ev) => {
     locality: $("f-locality").value || null,
   }));
 });
+$("scan-btn").addEventListener("click", () => act(() => api("POST", "/api/scanners/scan")));
 $("close-btn").addEventListener("click", () => act(() => api("DELETE", "/api/current")));
 $("finish-btn").addEventListener("click", () => state && state.current && act(() => api("POST", "/api/books/" + state.current.id + "/finish")));
 $("add-file").addEventListener("change", async (ev) => {
