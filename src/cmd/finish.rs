@@ -4,7 +4,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use sohoa::config::Config;
 use sohoa::intake::Intake;
 use sohoa::store::finish::finish_book;
 
@@ -14,13 +13,7 @@ pub fn run(
     config: Option<&Path>,
     accept_quarantined: bool,
 ) -> anyhow::Result<ExitCode> {
-    super::init_logging();
-    let cfg = Config::load(config)?;
-    let locality = locality.unwrap_or(&cfg.station.locality).to_string();
-    let book_id = cfg
-        .naming()
-        .parse_book(book, &locality)
-        .map_err(|e| anyhow::anyhow!("BOOK_ID: {e}"))?;
+    let (cfg, book_id) = super::config_and_book(config, book, locality, "BOOK_ID")?;
     let intake = Intake::open(cfg)?;
     // Pages an earlier run left unfinished are filed first.
     intake.recover()?;

@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 use anyhow::Context;
-use sohoa::config::Config;
 use sohoa::intake::{natural_cmp, BatchEvent, Intake, PageOutcome, Submitted};
 use sohoa::store::filing;
 
@@ -27,13 +26,7 @@ pub fn run(
     locality: Option<&str>,
     config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    super::init_logging();
-    let cfg = Config::load(config)?;
-    let locality = locality.unwrap_or(&cfg.station.locality).to_string();
-    let book_id = cfg
-        .naming()
-        .parse_book(book, &locality)
-        .map_err(|e| anyhow::anyhow!("--book: {e}"))?;
+    let (cfg, book_id) = super::config_and_book(config, book, locality, "--book")?;
     let files = list_images(dir)?;
     let intake = Intake::open(cfg)?;
     // Pages an earlier run left unfinished come first.

@@ -21,3 +21,18 @@ pub fn init_logging() {
         .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
+
+/// The config (file or built-in defaults) and the book named on the command
+/// line, validated; `what` names the argument in errors (`--book`).
+pub fn config_and_book(
+    config: Option<&std::path::Path>,
+    book: &str,
+    locality: Option<&str>,
+    what: &str,
+) -> anyhow::Result<(sohoa::config::Config, sohoa::book::BookId)> {
+    init_logging();
+    let cfg = sohoa::config::Config::load(config)?;
+    let locality = locality.unwrap_or(&cfg.station.locality).to_string();
+    let book_id = cfg.naming().parse_book(book, &locality).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    Ok((cfg, book_id))
+}

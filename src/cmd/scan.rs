@@ -13,7 +13,6 @@ use sohoa::capture::sane::buttons::sensors;
 use sohoa::capture::sane::identity::{device_lock, find_by_name, DeviceLock, Identity};
 use sohoa::capture::sane::options::{split_assignment, Setting};
 use sohoa::capture::sane::{DeviceInfo, Sane, ScanError, ScanProfile};
-use sohoa::config::Config;
 use sohoa::intake::{Intake, PageOutcome, Submitted};
 
 /// Exit code of a scan that ended with a scanner error.
@@ -158,13 +157,7 @@ pub fn scan(
     locality: Option<&str>,
     config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
-    super::init_logging();
-    let cfg = Config::load(config)?;
-    let locality = locality.unwrap_or(&cfg.station.locality).to_string();
-    let book_id = cfg
-        .naming()
-        .parse_book(book, &locality)
-        .map_err(|e| anyhow::anyhow!("--book: {e}"))?;
+    let (cfg, book_id) = super::config_and_book(config, book, locality, "--book")?;
     let sane = match sane_or_exit() {
         Ok(s) => s,
         Err(code) => return Ok(code),
