@@ -243,3 +243,46 @@ fn phone_photos_honour_exif_orientation() {
         (200, 300)
     );
 }
+
+#[test]
+fn a_multi_page_file_rewritten_with_more_pages_adds_only_the_new_ones() {
+    let work = tempfile::tempdir().unwrap();
+    let d = Daemon::start(work.path(), FAST);
+    let book = work.path().join("sohoa-data/watch/KS.2014.06");
+    std::fs::create_dir_all(&book).unwrap();
+    let tiff_of = |n: u32| {
+        let mut tif = Vec::new();
+        let mut enc = tiff::encoder::TiffEncoder::new(std::io::Cursor::new(&mut tif)).unwrap();
+        for i in 1..=n {
+            let img = image::load_from_memory(&numbered_png(i))
+                .unwrap()
+                .to_luma8();
+            enc.write_image::<tiff::encoder::colortype::Gray8>(
+                img.width(),
+                img.height(),
+                img.as_raw(),
+            )
+            .unwrap();
+        }
+        drop(enc);
+        tif
+    };
+    // The scanner writes pages 1-2, pauses, then rewrites the file with 1-4.
+    let write = |bytes: &[u8]| {
+        let tmp = book.join(".batch.tif.part");
+        std::fs::write(&tmp, bytes).unwrap();
+        std::fs::rename(&tmp, book.join("batch.tif")).unwrap();
+    };
+    write(&tiff_of(2));
+    wait_until(Duration::from_secs(30), "2 pages are filed", || {
+        filed_count(work.path()) == 2
+    });
+    write(&tiff_of(4));
+    wait_until(Duration::from_secs(30), "4 pages are filed", || {
+        filed_count(work.path()) == 4
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(journal_pages(work.path()).len(), 4, "{}", d.log());
+    assert_eq!(archive_files(work.path()).len(), 4);
+    assert!(d.stop().success());
+}

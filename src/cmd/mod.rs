@@ -33,6 +33,9 @@ pub fn config_and_book(
     init_logging();
     let cfg = sohoa::config::Config::load(config)?;
     let locality = locality.unwrap_or(&cfg.station.locality).to_string();
-    let book_id = cfg.naming().parse_book(book, &locality).map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    let book_id = cfg
+        .naming()
+        .parse_book(book, &locality)
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
     Ok((cfg, book_id))
 }
