@@ -3,7 +3,9 @@
 //!
 //! `cargo bench --bench imaging` runs both parts; `-- --accuracy` or
 //! `-- --speed` runs one; `-- --step 1.7` sets the angle step of the
-//! accuracy sweep (degrees, over ±15.3).
+//! accuracy sweep (degrees, over ±15.3); `-- --page NAME` limits the
+//! accuracy part to pages whose name contains NAME and prints every angle;
+//! `-- --loop N` runs the analysis of one page N times (for a profiler).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -85,7 +87,7 @@ fn edge_colour(img: &DynamicImage) -> [u8; 3] {
     out
 }
 
-fn accuracy(step: f32) {
+fn accuracy(step: f32, only: Option<&str>) {
     let cfg = ImagingConfig::default();
     let n = (15.3 / step).floor() as i32;
     let angles: Vec<f32> = (-n..=n)
@@ -97,12 +99,27 @@ fn accuracy(step: f32) {
         angles.len(),
         n as f32 * step
     );
+    println!("error = |estimate - estimate at 0 + applied| when the page is rotated; a page declined (confidence too low) counts its whole applied angle");
     println!(
-        "{:<24} {:>7} {:>6} {:>6} {:>6} {:>9} {:>7}",
-        "page", "base", "conf", "mean", "max", "worst_at", "orient"
+        "{:<24} {:>7} {:>5} {:>7} {:>7} {:>8} {:>8} {:>7} {:>7} {:>8} {:>6}",
+        "page",
+        "base",
+        "conf",
+        "mean",
+        "max",
+        "worst_at",
+        "declined",
+        "c.mean",
+        "c.max",
+        "min_conf",
+        "orient"
     );
     let (mut all_sum, mut all_n, mut all_max, mut orient_bad) = (0f64, 0usize, 0f32, 0usize);
+    let (mut c_sum, mut c_n, mut c_max, mut declined_all) = (0f64, 0usize, 0f32, 0usize);
     for name in PAGES {
+        if only.is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         let Some((img, dpi)) = load(name) else {
             println!("{name:<24} missing, skipped");
             continue;
@@ -110,13 +127,33 @@ fn accuracy(step: f32) {
         let base = imaging::analyze_image(&img, &cfg, dpi);
         let fill = edge_colour(&img);
         let (mut sum, mut max, mut worst, mut bad) = (0f64, 0f32, 0f32, 0);
+        let (mut csum, mut cn, mut cmax, mut declined, mut min_conf) = (0f64, 0, 0f32, 0, 1f32);
         for &a in &angles {
             let rot = rotate::rotate(img.clone(), a, fill);
             let r = imaging::analyze_image(&rot, &cfg, dpi);
+            if only.is_some() {
+                println!(
+                    "    applied {a:>6.2}: skew {:>7.2} (change {:>7.2}) conf {:.2} rotate {} orient {}",
+                    r.skew_deg,
+                    r.skew_deg - base.skew_deg,
+                    r.confidence,
+                    r.rotate,
+                    r.orientation
+                );
+            }
             if r.orientation != base.orientation {
                 bad += 1;
             }
-            let err = ((r.skew_deg - base.skew_deg) + a).abs();
+            min_conf = min_conf.min(r.confidence);
+            let measured = ((r.skew_deg - base.skew_deg) + a).abs();
+            let err = if r.rotate { measured } else { a.abs() };
+            if r.rotate {
+                csum += measured as f64;
+                cn += 1;
+                cmax = cmax.max(measured);
+            } else {
+                declined += 1;
+            }
             sum += err as f64;
             if err > max {
                 max = err;
@@ -124,13 +161,19 @@ fn accuracy(step: f32) {
             }
         }
         let mean = sum / angles.len() as f64;
+        let cmean = if cn > 0 { csum / cn as f64 } else { f64::NAN };
         println!(
-            "{name:<24} {:>7.2} {:>6.2} {:>6.3} {:>6.3} {:>9.1} {:>4}/{}",
+            "{name:<24} {:>7.2} {:>5.2} {:>7.3} {:>7.3} {:>8.1} {:>5}/{:<2} {:>7.3} {:>7.3} {:>8.2} {:>3}/{}",
             base.skew_deg,
             base.confidence,
             mean,
             max,
             worst,
+            declined,
+            angles.len(),
+            cmean,
+            cmax,
+            min_conf,
             bad,
             angles.len()
         );
@@ -138,13 +181,24 @@ fn accuracy(step: f32) {
         all_n += angles.len();
         all_max = all_max.max(max);
         orient_bad += bad;
+        c_sum += csum;
+        c_n += cn;
+        c_max = c_max.max(cmax);
+        declined_all += declined;
     }
     println!(
-        "ALL: mean error {:.3} deg, max error {:.3} deg over {} rotated pages; orientation changed on {}",
+        "ALL: mean error {:.3} deg, max error {:.3} deg over {} rotated pages (declined count as their angle); orientation changed on {}",
         all_sum / all_n.max(1) as f64,
         all_max,
         all_n,
         orient_bad
+    );
+    println!(
+        "CONFIDENT ONLY: mean error {:.3} deg, max error {:.3} deg over {} rotated pages; declined {}",
+        c_sum / c_n.max(1) as f64,
+        c_max,
+        c_n,
+        declined_all
     );
 }
 
@@ -322,8 +376,31 @@ fn speed() {
     println!("e2e = PNG decode + process; ratios = peer wall time (decode+work+encode) / our e2e");
 }
 
+/// Runs the analysis of the first speed page `n` times, for a profiler.
+fn profile_loop(n: usize) {
+    let cfg = ImagingConfig::default();
+    let Some((name, page)) = test_pages().into_iter().next() else {
+        return;
+    };
+    let t = Instant::now();
+    for _ in 0..n {
+        std::hint::black_box(imaging::analyze_image(&page, &cfg, 300.0));
+    }
+    let ms = t.elapsed().as_secs_f64() * 1e3 / n.max(1) as f64;
+    println!("{name}: analyze {ms:.2} ms per run over {n} runs");
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(n) = args
+        .iter()
+        .position(|a| a == "--loop")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|s| s.parse::<usize>().ok())
+    {
+        profile_loop(n);
+        return;
+    }
     let want_acc = !args.iter().any(|a| a == "--speed");
     let want_speed = !args.iter().any(|a| a == "--accuracy");
     let step = args
@@ -336,7 +413,12 @@ fn main() {
     if want_speed {
         speed();
     }
+    let only = args
+        .iter()
+        .position(|a| a == "--page")
+        .and_then(|i| args.get(i + 1))
+        .map(|s| s.as_str());
     if want_acc {
-        accuracy(step);
+        accuracy(step, only);
     }
 }

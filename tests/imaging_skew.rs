@@ -48,6 +48,27 @@ fn dark_bordered_catalogue_scan() {
 }
 
 #[test]
+fn page_skewed_beyond_fifteen_degrees() {
+    // cat.007 is already skewed about -5 degrees; turned 15 degrees more
+    // clockwise its print lies at about -20: the search must reach it.
+    check("cat.007.jpg", &[15.0, -15.0]);
+}
+
+#[test]
+fn synthetic_minus_five_then_minus_fifteen() {
+    // An upright page skewed by -5 and then by -15 more reads -20.
+    let (img, dpi) = load("lucasta.1.300.tif");
+    let cfg = ImagingConfig::default();
+    let base = imaging::analyze_image(&img, &cfg, dpi);
+    let once = rotate::rotate(img, 5.0, [255; 3]);
+    let twice = rotate::rotate(once, 15.0, [255; 3]);
+    let r = imaging::analyze_image(&twice, &cfg, dpi);
+    let err = (r.skew_deg - base.skew_deg + 20.0).abs();
+    assert!(err < 0.3, "skew {} vs base {}", r.skew_deg, base.skew_deg);
+    assert!(r.rotate && r.orientation == base.orientation, "{r:?}");
+}
+
+#[test]
 fn ruled_staves() {
     check("tel_3.tif", &[-6.6, 11.1]);
 }

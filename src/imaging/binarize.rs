@@ -187,6 +187,18 @@ pub fn ink_mask(a: &Plane, bg: &Plane, border: &[bool], contrast: f32) -> Vec<bo
 }
 
 /// OR-reduction of a mask by 2: a coarse pixel is ink if any of its four is.
+/// Ink mask of a plane of the same size as the paper level `bg`: darker
+/// than the local paper by the share `contrast`, never on the border.
+pub fn ink_mask_same(p: &Plane, bg: &Plane, border: &[bool], contrast: f32) -> Vec<bool> {
+    let k = ((1.0 - contrast).clamp(0.0, 1.0) * 256.0) as u32;
+    p.data
+        .iter()
+        .zip(&bg.data)
+        .zip(border)
+        .map(|((&v, &l), &b)| !b && ((v as u32) << 8) < l as u32 * k)
+        .collect()
+}
+
 pub fn or_half(m: &[bool], w: usize, h: usize, ow: usize, oh: usize) -> Vec<bool> {
     let mut out = vec![false; ow * oh];
     for y in 0..oh.min(h.div_ceil(2)) {

@@ -4,6 +4,14 @@
 //! relative to the local paper level); dust specks and solid blobs such as
 //! punch holes are not text-like and are left out. Decides nothing else.
 
+/// `inked` pixels over `page` pixels, 0..1 (0 for an empty page).
+pub fn share(inked: u64, page: u64) -> f32 {
+    if page == 0 {
+        return 0.0;
+    }
+    (inked as f64 / page as f64).min(1.0) as f32
+}
+
 /// Fraction of the page (pixels outside the border) covered by ink whose
 /// coarse component is text-like.
 ///

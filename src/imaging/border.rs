@@ -24,10 +24,15 @@ pub fn max_filter(p: &Plane, r: usize) -> Plane {
     for y in 0..h {
         let row = &p.data[y * w..(y + 1) * w];
         let out = &mut tmp.data[y * w..(y + 1) * w];
-        for x in 0..w {
-            let lo = x.saturating_sub(r);
-            let hi = (x + r + 1).min(w);
-            out[x] = row[lo..hi].iter().copied().max().unwrap_or(0);
+        out.copy_from_slice(row);
+        // Shifted slices: each pass is a plain element-wise max.
+        for d in 1..=r.min(w.saturating_sub(1)) {
+            for (o, &v) in out[..w - d].iter_mut().zip(&row[d..]) {
+                *o = (*o).max(v);
+            }
+            for (o, &v) in out[d..].iter_mut().zip(&row[..w - d]) {
+                *o = (*o).max(v);
+            }
         }
     }
     let mut out = Plane::new(w, h, 0);
@@ -47,10 +52,11 @@ pub fn max_filter(p: &Plane, r: usize) -> Plane {
 
 /// Widens a mask by `r` pixels (square), in time independent of `r`.
 pub fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
-    if r == 0 || w == 0 || h == 0 {
+    if r == 0 || w == 0 || h == 0 || !mask.iter().any(|&m| m) {
         return mask.to_vec();
     }
-    // Horizontal pass: distance since the last set pixel, both ways.
+    let far = u32::MAX / 2;
+    let r32 = r as u32;
     let mut tmp = vec![false; w * h];
     for y in 0..h {
         let row = &mask[y * w..(y + 1) * w];
@@ -70,28 +76,23 @@ pub fn dilate(mask: &[bool], w: usize, h: usize, r: usize) -> Vec<bool> {
             out[x] |= next.wrapping_sub(x) <= r;
         }
     }
-    // Vertical pass, row by row: counts of rows since the last set pixel.
     let mut out = vec![false; w * h];
-    let mut since = vec![usize::MAX / 2; w];
+    let mut since = vec![far; w];
     for y in 0..h {
-        for x in 0..w {
-            since[x] = if tmp[y * w + x] {
-                0
-            } else {
-                since[x].saturating_add(1)
-            };
-            out[y * w + x] = since[x] <= r;
+        let src = &tmp[y * w..(y + 1) * w];
+        let dst = &mut out[y * w..(y + 1) * w];
+        for ((s, &t), d) in since.iter_mut().zip(src).zip(dst.iter_mut()) {
+            *s = if t { 0 } else { (*s + 1).min(far) };
+            *d = *s <= r32;
         }
     }
-    let mut until = vec![usize::MAX / 2; w];
+    since.iter_mut().for_each(|s| *s = far);
     for y in (0..h).rev() {
-        for x in 0..w {
-            until[x] = if tmp[y * w + x] {
-                0
-            } else {
-                until[x].saturating_add(1)
-            };
-            out[y * w + x] |= until[x] <= r;
+        let src = &tmp[y * w..(y + 1) * w];
+        let dst = &mut out[y * w..(y + 1) * w];
+        for ((s, &t), d) in since.iter_mut().zip(src).zip(dst.iter_mut()) {
+            *s = if t { 0 } else { (*s + 1).min(far) };
+            *d |= *s <= r32;
         }
     }
     out

@@ -78,23 +78,41 @@ pub fn page_rect(
     let mut cols = vec![0u32; ncol];
     let mut rows = vec![0u32; nrow];
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    // The map is affine: step along each row instead of mapping every
+    // pixel. The ink box needs only the first and last ink pixel of each
+    // row.
+    let (ax, ay) = fwd(0.5 * scale, 0.5 * scale);
+    let (bx, by) = fwd(1.5 * scale, 0.5 * scale);
+    let (cx, cy) = fwd(0.5 * scale, 1.5 * scale);
+    let (dxx, dxy, dyx, dyy) = (bx - ax, by - ay, cx - ax, cy - ay);
+    let inv = 1.0 / scale;
     for y in 0..bh {
-        for x in 0..bw {
-            let i = y * bw + x;
-            let (px, py) = fwd((x as f32 + 0.5) * scale, (y as f32 + 0.5) * scale);
-            if !border[i] {
-                let (c, r) = ((px / scale) as usize, (py / scale) as usize);
-                if c < ncol && r < nrow {
-                    cols[c] += 1;
-                    rows[r] += 1;
+        let (rx, ry) = (ax + y as f32 * dyx, ay + y as f32 * dyy);
+        let brow = &border[y * bw..(y + 1) * bw];
+        {
+            let (mut px, mut py) = (rx * inv, ry * inv);
+            let (sx, sy) = (dxx * inv, dxy * inv);
+            for &bd in brow {
+                if !bd {
+                    let (c, r) = (px as usize, py as usize);
+                    if c < ncol && r < nrow {
+                        cols[c] += 1;
+                        rows[r] += 1;
+                    }
                 }
+                px += sx;
+                py += sy;
             }
-            if ink[i] {
-                x0 = x0.min(px - scale);
-                y0 = y0.min(py - scale);
-                x1 = x1.max(px + scale);
-                y1 = y1.max(py + scale);
-            }
+        }
+        let irow = &ink[y * bw..(y + 1) * bw];
+        let first = irow.iter().position(|&v| v);
+        let last = irow.iter().rposition(|&v| v);
+        for x in first.into_iter().chain(last) {
+            let (px, py) = (rx + x as f32 * dxx, ry + x as f32 * dxy);
+            x0 = x0.min(px - scale);
+            y0 = y0.min(py - scale);
+            x1 = x1.max(px + scale);
+            y1 = y1.max(py + scale);
         }
     }
     let span = |v: &[u32]| -> Option<(usize, usize)> {

@@ -34,6 +34,7 @@ impl Plane {
 pub fn reduce(img: &DynamicImage, f: usize) -> Plane {
     let f = f.max(1);
     match img {
+        DynamicImage::ImageLuma8(g) if f == 2 => reduce2(g),
         DynamicImage::ImageLuma8(g) => {
             reduce_rows(g.width() as usize, g.height() as usize, f, |y, out| {
                 let w = g.width() as usize;
@@ -63,6 +64,33 @@ pub fn reduce(img: &DynamicImage, f: usize) -> Plane {
             reduce(&DynamicImage::ImageLuma8(g), f)
         }
     }
+}
+
+/// 2x2 box reduction of a grey image straight from its rows (the common
+/// case: 300 dpi grey scans), in 16-bit sums the compiler vectorises.
+fn reduce2(g: &GrayImage) -> Plane {
+    let (w, h) = (g.width() as usize, g.height() as usize);
+    if w < 2 || h < 2 {
+        return reduce_rows(w, h, 1, |y, out| {
+            out.copy_from_slice(&g.as_raw()[y * w..(y + 1) * w]);
+        });
+    }
+    let (ow, oh) = (w / 2, h / 2);
+    let raw = g.as_raw();
+    let mut out = Plane::new(ow, oh, 0);
+    for (oy, dst) in out.data.chunks_exact_mut(ow).enumerate() {
+        let r0 = &raw[2 * oy * w..2 * oy * w + 2 * ow];
+        let r1 = &raw[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
+        for ((d, a), b) in dst
+            .iter_mut()
+            .zip(r0.chunks_exact(2))
+            .zip(r1.chunks_exact(2))
+        {
+            let s = a[0] as u16 + a[1] as u16 + b[0] as u16 + b[1] as u16;
+            *d = ((s + 2) >> 2) as u8;
+        }
+    }
+    out
 }
 
 /// Rec. 601 luma in integer arithmetic.
@@ -137,6 +165,35 @@ pub fn half(p: &Plane) -> Plane {
     out
 }
 
+/// Halves a plane by 2x2 blocks: the mean and the darkest pixel of each
+/// (the darkest keeps thin strokes that the mean fades).
+pub fn half_min(p: &Plane) -> (Plane, Plane) {
+    let ow = p.w / 2;
+    let oh = p.h / 2;
+    let mut mean = Plane::new(ow, oh, 0);
+    let mut min = Plane::new(ow, oh, 0);
+    if ow == 0 || oh == 0 {
+        return (mean, min);
+    }
+    for y in 0..oh {
+        let r0 = &p.data[2 * y * p.w..2 * y * p.w + 2 * ow];
+        let r1 = &p.data[(2 * y + 1) * p.w..(2 * y + 1) * p.w + 2 * ow];
+        let dm = &mut mean.data[y * ow..(y + 1) * ow];
+        let dn = &mut min.data[y * ow..(y + 1) * ow];
+        for (((m, n), a), b) in dm
+            .iter_mut()
+            .zip(dn.iter_mut())
+            .zip(r0.chunks_exact(2))
+            .zip(r1.chunks_exact(2))
+        {
+            let s = a[0] as u16 + a[1] as u16 + b[0] as u16 + b[1] as u16;
+            *m = ((s + 2) >> 2) as u8;
+            *n = a[0].min(a[1]).min(b[0].min(b[1]));
+        }
+    }
+    (mean, min)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +216,11 @@ mod tests {
         let p = reduce(&DynamicImage::ImageLuma8(g), 2);
         assert_eq!((p.w, p.h), (2, 1));
         assert_eq!(p.data, vec![128, 0]);
+        let (m, n) = half_min(&Plane {
+            w: 2,
+            h: 2,
+            data: vec![10, 20, 30, 40],
+        });
+        assert_eq!((m.data[0], n.data[0]), (25, 10));
     }
 }

@@ -3,7 +3,8 @@
 //! along lines of a candidate angle peaks when those lines follow the text
 //! lines or the ledger rules.
 //!
-//! Coarse sweep over the whole range on the coarse plane, then a fine search
+//! Coarse sweep over the whole range on the coarse plane (keeping the best
+//! few local maxima for a closer look), then a fine search
 //! on the fine plane with linear binning (so the score is a smooth function
 //! of the angle) and parabolic interpolation of the peak. Pure functions over
 //! point lists; never panics on empty input.
@@ -15,7 +16,7 @@ pub struct Ink {
     pub h: usize,
     pub pts: Vec<[u16; 2]>,
     /// Weight of each point (darkness); empty means 1 for every point.
-    pub wts: Vec<f32>,
+    pub wts: Vec<u8>,
 }
 
 impl Ink {
@@ -78,7 +79,7 @@ pub fn dss(ink: &Ink, deg: f32, hist: &mut Vec<f32>) -> f64 {
         let c = y as f32 + x as f32 * t + off + jitter(x, y);
         let b = c as usize;
         let f = c - b as f32;
-        let wt = if weighted { ink.wts[i] } else { 1.0 };
+        let wt = if weighted { ink.wts[i] as f32 } else { 1.0 };
         if b + 1 < n {
             hist[b] += wt * (1.0 - f);
             hist[b + 1] += wt * f;
@@ -100,8 +101,19 @@ pub fn dss(ink: &Ink, deg: f32, hist: &mut Vec<f32>) -> f64 {
 /// gives every angle the same smoothing.
 #[inline]
 fn jitter(x: u16, y: u16) -> f32 {
-    let v = x as f32 * 0.618_034 + y as f32 * 0.754_877_7;
-    v - v.floor()
+    jitter_q8(x, y) as f32 / 256.0
+}
+
+/// `jitter` in 1/256 of a bin: a hash of the position. Not a lattice
+/// (such as the fractional parts of x·a + y·b): on solid areas of ink a
+/// lattice lines up at some fixed angle and makes a false peak there.
+#[inline]
+fn jitter_q8(x: u16, y: u16) -> u32 {
+    let mut h = (x as u32).wrapping_mul(0x9E37_79B1) ^ (y as u32).wrapping_mul(0x85EB_CA77);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x2C1B_3C6D);
+    h ^= h >> 12;
+    h & 255
 }
 
 /// Scores for every angle from `lo` to `hi` (inclusive) by `step`.
@@ -151,22 +163,32 @@ impl Strips {
         let xs = (0..ns)
             .map(|s| (s * sw) as f32 + sw as f32 / 2.0 - 0.5 - cx)
             .collect();
-        let mut data = vec![0f32; ns * n];
+        // Fixed point, 1/256 of a bin: each column's shear offset once,
+        // then integer adds per point.
+        let cols: Vec<(i64, usize)> = (0..ink.w)
+            .map(|x| {
+                let off = ((x as f32 - cx) * base_t + pad as f32) * 256.0;
+                (off.round() as i64, (x / sw) * n)
+            })
+            .collect();
+        let mut acc = vec![0u32; ns * n];
         let weighted = ink.wts.len() == ink.pts.len();
+        let limit = (n as i64 - 1) << 8;
         for (i, &[x, y]) in ink.pts.iter().enumerate() {
-            let s = x as usize / sw;
-            let c = y as f32 + (x as f32 - cx) * base_t + pad as f32 + jitter(x, y);
-            if c < 0.0 {
+            let Some(&(xo, at0)) = cols.get(x as usize) else {
+                continue;
+            };
+            let c = ((y as i64) << 8) + xo + jitter_q8(x, y) as i64;
+            if c < 0 || c >= limit {
                 continue;
             }
-            let b = c as usize;
-            let f = c - b as f32;
-            let wt = if weighted { ink.wts[i] } else { 1.0 };
-            if s < ns && b + 1 < n {
-                data[s * n + b] += wt * (1.0 - f);
-                data[s * n + b + 1] += wt * f;
-            }
+            let (b, f) = ((c >> 8) as usize, (c & 255) as u32);
+            let wt = if weighted { ink.wts[i] as u32 } else { 1 };
+            let at = at0 + b;
+            acc[at] += wt * (256 - f);
+            acc[at + 1] += wt * f;
         }
+        let data = acc.iter().map(|&v| v as f32 * (1.0 / 256.0)).collect();
         Strips {
             sw,
             n,
@@ -242,11 +264,17 @@ pub fn sweep_strips(st: &Strips, lo: f32, hi: f32, step: f32) -> Vec<(f32, f64)>
 }
 
 /// Strip widths (pixels) of the coarse and the fine search. Within a strip
-/// the shear is the base angle's; at the coarse level that blurs lines a
-/// little at large angles (fine for finding the peak), at the fine level the
-/// residual is under 0.1 pixel.
-const COARSE_STRIP: usize = 4;
+/// the shear is the base angle's; the coarse sweep uses one set of strips
+/// per band of `BAND_DEG`, so a point is off by at most
+/// `COARSE_STRIP / 2 * tan(BAND_DEG / 2)`, under a pixel. At the fine level
+/// the residual is under 0.1 pixel.
+const COARSE_STRIP: usize = 16;
+const BAND_DEG: f32 = 12.5;
 const FINE_STRIP: usize = 16;
+/// Local maxima of the coarse sweep that are looked at more closely.
+const CANDIDATES: usize = 3;
+/// Peaks closer than this (degrees) are the same peak.
+const SAME_PEAK_DEG: f32 = 2.0;
 
 /// The outcome of a search.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -255,76 +283,165 @@ pub struct Peak {
     /// Best score divided by the median score of the sweep.
     pub ratio: f32,
     pub score: f64,
+    /// Score of the best peak at least `SAME_PEAK_DEG` away, divided by the
+    /// best score: near 1 when two angles compete.
+    pub rival: f32,
 }
 
-/// Best angle of a coarse sweep, with its sharpness.
-pub fn coarse(ink: &Ink, range: f32, step: f32) -> Peak {
-    let st = Strips::new(ink, COARSE_STRIP, 0.0, range + step);
-    let s = sweep_strips(&st, -range, range, step);
-    let Some(&(deg, score)) = s.iter().max_by(|a, b| a.1.total_cmp(&b.1)) else {
-        return Peak {
+impl Peak {
+    fn none() -> Peak {
+        Peak {
             deg: 0.0,
             ratio: 1.0,
             score: 0.0,
-        };
-    };
-    let mut v: Vec<f64> = s.iter().map(|p| p.1).collect();
-    v.sort_by(|a, b| a.total_cmp(b));
-    let median = v[v.len() / 2];
-    let ratio = if median > 0.0 {
-        (score / median) as f32
-    } else {
-        1.0
-    };
-    Peak { deg, ratio, score }
+            rival: 1.0,
+        }
+    }
 }
 
-/// Refines an angle known to within `span` degrees: a scan by `span/3`,
-/// then two rounds of parabolic interpolation with shrinking steps.
+/// Best angle in `-range..=range` by a sweep at `step`, then a closer look
+/// (steps of `step/2` and `step/4`) at the few best local maxima, so a peak
+/// that falls between two sweep angles is not lost to a lesser one.
+pub fn coarse(ink: &Ink, range: f32, step: f32) -> Peak {
+    if ink.pts.is_empty() || step <= 0.0 || range <= 0.0 {
+        return Peak::none();
+    }
+    let nb = (2.0 * range / BAND_DEG).ceil().max(1.0) as usize;
+    let band = 2.0 * range / nb as f32;
+    let strips: Vec<Strips> = (0..nb)
+        .map(|k| {
+            let c = -range + band * (k as f32 + 0.5);
+            Strips::new(ink, COARSE_STRIP, c, band / 2.0 + step)
+        })
+        .collect();
+    let which = |a: f32| (((a + range) / band).floor().max(0.0) as usize).min(nb - 1);
+    let mut buf = Vec::new();
+    let mut score = |a: f32| strips[which(a)].score(a, &mut buf);
+    let n = (2.0 * range / step).round() as usize;
+    let sweep: Vec<(f32, f64)> = (0..=n)
+        .map(|i| {
+            let a = -range + i as f32 * step;
+            (a, score(a))
+        })
+        .collect();
+    let mut v: Vec<f64> = sweep.iter().map(|p| p.1).collect();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let median = v[v.len() / 2];
+    // Local maxima, best first.
+    let mut maxima: Vec<(f32, f64)> = (0..sweep.len())
+        .filter(|&i| {
+            let s = sweep[i].1;
+            (i == 0 || sweep[i - 1].1 <= s) && (i + 1 == sweep.len() || sweep[i + 1].1 < s)
+        })
+        .map(|i| sweep[i])
+        .collect();
+    maxima.sort_by(|a, b| b.1.total_cmp(&a.1));
+    maxima.truncate(CANDIDATES);
+    let mut refined: Vec<(f32, f64)> = maxima
+        .iter()
+        .map(|&(a, s)| {
+            let mut best = (a, s);
+            for h in [step / 2.0, step / 4.0] {
+                let c = best.0;
+                for x in [c - h, c + h] {
+                    let sx = score(x);
+                    if sx > best.1 {
+                        best = (x, sx);
+                    }
+                }
+            }
+            best
+        })
+        .collect();
+    refined.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let Some(&(deg, best)) = refined.first() else {
+        return Peak::none();
+    };
+    let rival_score = refined
+        .iter()
+        .skip(1)
+        .find(|r| (r.0 - deg).abs() >= SAME_PEAK_DEG)
+        .map_or(0.0, |r| r.1);
+    let (ratio, rival) = if best > 0.0 {
+        let ratio = if median > 0.0 { best / median } else { 1.0 };
+        (ratio as f32, (rival_score / best) as f32)
+    } else {
+        (1.0, 1.0)
+    };
+    Peak {
+        deg,
+        ratio,
+        score: best,
+        rival,
+    }
+}
+
+/// Step of the fine scan, degrees.
+const FINE_STEP: f32 = 0.05;
+
+/// Refines an angle known to within `span` degrees: a scan by `FINE_STEP`
+/// over `start ± span` (moved along if the best angle lies at its end),
+/// then the centroid of the peak's upper half.
+///
+/// The centroid, rather than the top of a parabola, because real pages are
+/// rarely one angle: a photographed page has curved lines, a woodcut's frame
+/// and the text beside it differ by tenths of a degree. Their peaks merge
+/// into one broad, lumpy peak; its top jumps from lump to lump as the page
+/// turns, its centroid does not.
 pub fn refine(ink: &Ink, start: f32, span: f32) -> f32 {
-    let st = Strips::new(ink, FINE_STRIP, start, 3.0 * span);
-    let mut hist = Vec::new();
-    let mut f = |a: f32| st.score(a, &mut hist);
-    let step = span / 3.0;
-    let mut best = (start, f(start));
-    for i in -3..=3 {
-        if i == 0 {
-            continue;
-        }
-        let a = start + i as f32 * step;
-        let s = f(a);
-        if s > best.1 {
-            best = (a, s);
-        }
+    if ink.pts.is_empty() {
+        return start;
     }
-    let mut center = best.0;
-    let mut c_score = best.1;
-    let mut h = step;
+    let span = span.max(2.0 * FINE_STEP);
+    let k = (span / FINE_STEP).round() as i32;
+    let mut centre = start;
     for _ in 0..3 {
-        let l = f(center - h);
-        let r = f(center + h);
-        if l > c_score || r > c_score {
-            // Not bracketed: move toward the better side and keep the step.
-            let (a, s) = if l > r {
-                (center - h, l)
-            } else {
-                (center + h, r)
-            };
-            center = a;
-            c_score = s;
+        let st = Strips::new(ink, FINE_STRIP, centre, span + FINE_STEP);
+        let mut hist = Vec::new();
+        let scan: Vec<(f32, f64)> = (-k..=k)
+            .map(|i| {
+                let a = centre + i as f32 * FINE_STEP;
+                (a, st.score(a, &mut hist))
+            })
+            .collect();
+        let Some(top) = (0..scan.len()).max_by(|&i, &j| scan[i].1.total_cmp(&scan[j].1)) else {
+            return start;
+        };
+        if (top == 0 || top + 1 == scan.len()) && scan.len() > 2 {
+            // The peak lies beyond the scan: move there and look again.
+            centre = scan[top].0;
             continue;
         }
-        let denom = l - 2.0 * c_score + r;
-        let shift = if denom < 0.0 {
-            (0.5 * (l - r) / denom) as f32
-        } else {
-            0.0
-        };
-        center += shift.clamp(-0.5, 0.5) * h;
-        c_score = f(center);
-        h /= 3.0;
+        return peak_centroid(&scan, top);
     }
-    center
+    centre
+}
+
+/// Centroid of the samples around `top` above half the peak's height over
+/// the lowest sample, weighted by their height above that half.
+fn peak_centroid(scan: &[(f32, f64)], top: usize) -> f32 {
+    let max = scan[top].1;
+    let min = scan.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+    let half = min + 0.5 * (max - min);
+    let mut lo = top;
+    while lo > 0 && scan[lo - 1].1 > half {
+        lo -= 1;
+    }
+    let mut hi = top;
+    while hi + 1 < scan.len() && scan[hi + 1].1 > half {
+        hi += 1;
+    }
+    let (mut sw, mut sa) = (0f64, 0f64);
+    for &(a, s) in &scan[lo..=hi] {
+        let w = s - half;
+        sw += w;
+        sa += w * a as f64;
+    }
+    if sw > 0.0 {
+        (sa / sw) as f32
+    } else {
+        scan[top].0
+    }
 }
 
 #[cfg(test)]
@@ -355,10 +472,10 @@ mod tests {
 
     #[test]
     fn finds_synthetic_angles() {
-        for deg in [-12.3f32, -3.0, 0.0, 0.7, 9.9] {
+        for deg in [-22.1f32, -12.3, -3.0, 0.0, 0.7, 9.9, 20.3] {
             let ink = lines(deg);
-            let p = coarse(&ink, 15.0, 0.5);
-            let fine = refine(&ink, p.deg, 0.5);
+            let p = coarse(&ink, 25.0, 1.0);
+            let fine = refine(&ink, p.deg, 0.25);
             assert!((fine - deg).abs() < 0.25, "{deg} -> {fine}");
             assert!(p.ratio > 2.0);
         }
@@ -366,7 +483,7 @@ mod tests {
 
     #[test]
     fn empty_is_harmless() {
-        let p = coarse(&Ink::default(), 15.0, 0.5);
+        let p = coarse(&Ink::default(), 25.0, 1.0);
         assert_eq!(p.ratio, 1.0);
         assert_eq!(refine(&Ink::default(), 0.0, 0.5), 0.0);
     }
