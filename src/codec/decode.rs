@@ -418,7 +418,7 @@ mod tests {
         assert!(
             matches!(
                 err,
-                DecodeError::TooLarge { .. } | DecodeError::Corrupt { .. }
+                DecodeError::TooLarge { .. } | DecodeError::OverLimit(_)
             ),
             "{err}"
         );
