@@ -18,9 +18,12 @@ use std::time::Instant;
 use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, Rgb, RgbImage};
 use sohoa::codec::encode::{self, OutputConfig, PageKind, Profile};
-use sohoa::codec::jpeg;
+use sohoa::codec::jpeg::{self, JpegSettings};
 use sohoa::imaging::background::{self, NormalizeParams};
 use sohoa::imaging::sauvola::{self, SauvolaParams};
+
+#[path = "codec_synth/register.rs"]
+mod register;
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus")
@@ -162,59 +165,65 @@ fn cjpeg_vs_ours(name: &str, img: &DynamicImage, quality: u8, dpi: f32) {
 
 fn profiles() -> Vec<(&'static str, OutputConfig)> {
     let base = OutputConfig::default();
+    let with = |profile, storage_dpi, q: u8, cq: u8, flat| OutputConfig {
+        profile,
+        storage_dpi,
+        jpeg_quality: q,
+        jpeg_chroma_quality: cq,
+        normalize_background: flat,
+        ..base.clone()
+    };
     vec![
         (
             "colour",
-            OutputConfig {
-                profile: Profile::Colour,
-                ..base.clone()
-            },
+            with(
+                Profile::Colour,
+                base.storage_dpi,
+                base.jpeg_quality,
+                base.jpeg_chroma_quality,
+                true,
+            ),
         ),
+        ("colour old", with(Profile::Colour, 0, 75, 75, true)),
         (
             "colour raw",
-            OutputConfig {
-                profile: Profile::Colour,
-                normalize_background: false,
-                ..base.clone()
-            },
-        ),
-        (
-            "colour@200",
-            OutputConfig {
-                profile: Profile::Colour,
-                storage_dpi: 200,
-                ..base.clone()
-            },
+            with(
+                Profile::Colour,
+                base.storage_dpi,
+                base.jpeg_quality,
+                base.jpeg_chroma_quality,
+                false,
+            ),
         ),
         (
             "grey",
-            OutputConfig {
-                profile: Profile::Grey,
-                ..base.clone()
-            },
-        ),
-        (
-            "grey@200",
-            OutputConfig {
-                profile: Profile::Grey,
-                storage_dpi: 200,
-                ..base.clone()
-            },
+            with(
+                Profile::Grey,
+                base.storage_dpi,
+                base.jpeg_quality,
+                base.jpeg_chroma_quality,
+                true,
+            ),
         ),
         (
             "bilevel",
-            OutputConfig {
-                profile: Profile::Bilevel,
-                ..base.clone()
-            },
+            with(
+                Profile::Bilevel,
+                base.storage_dpi,
+                base.jpeg_quality,
+                base.jpeg_chroma_quality,
+                true,
+            ),
         ),
-        ("auto", base.clone()),
         (
-            "auto@200",
-            OutputConfig {
-                storage_dpi: 200,
-                ..base
-            },
+            "auto",
+            with(
+                Profile::Auto,
+                base.storage_dpi,
+                base.jpeg_quality,
+                base.jpeg_chroma_quality,
+                true,
+            ),
         ),
     ]
 }
@@ -268,14 +277,407 @@ fn profile_table(pages: &[(String, DynamicImage, f32)]) {
     }
 }
 
-fn main() {
-    let mut pages: Vec<(String, DynamicImage, f32)> = Vec::new();
-    if let Some((img, dpi)) = register_page() {
-        pages.push((
-            "register-A4-300 (synth)".into(),
-            DynamicImage::ImageRgb8(img),
+/// Luminance of an RGB buffer, the way the decoder's `to_luma8` does it.
+fn luma_of(img: &RgbImage) -> GrayImage {
+    DynamicImage::ImageRgb8(img.clone()).to_luma8()
+}
+
+/// Pixels that are ink in either image (luma under 230).
+fn ink_mask(a: &GrayImage, b: &GrayImage) -> Vec<bool> {
+    a.as_raw()
+        .iter()
+        .zip(b.as_raw())
+        .map(|(&x, &y)| x < 230 || y < 230)
+        .collect()
+}
+
+/// PSNR over the ink pixels only (white paper would flatter the figure).
+fn ink_psnr(test: &GrayImage, reference: &GrayImage) -> f64 {
+    let m = ink_mask(test, reference);
+    let (mut se, mut n) = (0f64, 0u64);
+    for ((&a, &b), &k) in test.as_raw().iter().zip(reference.as_raw()).zip(&m) {
+        if k {
+            let d = a as f64 - b as f64;
+            se += d * d;
+            n += 1;
+        }
+    }
+    if n == 0 || se == 0.0 {
+        return f64::INFINITY;
+    }
+    10.0 * (255.0f64 * 255.0 / (se / n as f64)).log10()
+}
+
+/// Mean SSIM over the 8x8 blocks of `reference` that hold ink (min luma under 200).
+fn ink_ssim(test: &GrayImage, reference: &GrayImage) -> f64 {
+    let (w, h) = reference.dimensions();
+    let (c1, c2) = ((0.01f64 * 255.0).powi(2), (0.03f64 * 255.0).powi(2));
+    let (mut total, mut n) = (0f64, 0u64);
+    for by in (0..h.saturating_sub(7)).step_by(8) {
+        for bx in (0..w.saturating_sub(7)).step_by(8) {
+            let (mut sa, mut sb, mut saa, mut sbb, mut sab) = (0f64, 0f64, 0f64, 0f64, 0f64);
+            let mut min = 255u8;
+            for y in by..by + 8 {
+                for x in bx..bx + 8 {
+                    let a = test.get_pixel(x, y).0[0] as f64;
+                    let r = reference.get_pixel(x, y).0[0];
+                    min = min.min(r);
+                    let b = r as f64;
+                    sa += a;
+                    sb += b;
+                    saa += a * a;
+                    sbb += b * b;
+                    sab += a * b;
+                }
+            }
+            if min >= 200 {
+                continue;
+            }
+            let k = 64.0;
+            let (ma, mb) = (sa / k, sb / k);
+            let (va, vb, cov) = (saa / k - ma * ma, sbb / k - mb * mb, sab / k - ma * mb);
+            total += ((2.0 * ma * mb + c1) * (2.0 * cov + c2))
+                / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+            n += 1;
+        }
+    }
+    if n == 0 {
+        1.0
+    } else {
+        total / n as f64
+    }
+}
+
+fn resize_rgb(img: &RgbImage, dpi: f32, storage: u32) -> (RgbImage, f32) {
+    if storage == 0 || dpi <= storage as f32 * 1.02 {
+        return (img.clone(), dpi);
+    }
+    let s = storage as f32 / dpi;
+    let (w, h) = (
+        (img.width() as f32 * s).round() as u32,
+        (img.height() as f32 * s).round() as u32,
+    );
+    let px = sohoa::codec::resample::resample(
+        img.as_raw(),
+        img.width() as usize,
+        img.height() as usize,
+        3,
+        w as usize,
+        h as usize,
+    )
+    .unwrap();
+    (RgbImage::from_raw(w, h, px).unwrap(), storage as f32)
+}
+
+/// One way of storing a colour page.
+#[derive(Clone, Copy)]
+struct Variant {
+    name: &'static str,
+    storage_dpi: u32,
+    norm: Option<NormalizeParams>,
+    jpeg: JpegSettings,
+}
+
+fn old_tone() -> NormalizeParams {
+    NormalizeParams {
+        white_point: 0.90,
+        black_point: 0.08,
+        gamma: 1.2,
+    }
+}
+
+fn v(name: &'static str, dpi: u32, norm: Option<NormalizeParams>, q: u8, cq: u8) -> Variant {
+    Variant {
+        name,
+        storage_dpi: dpi,
+        norm,
+        jpeg: JpegSettings {
+            quality: q,
+            chroma_quality: cq,
+            optimize: true,
+            progressive: false,
+        },
+    }
+}
+
+fn save_crops(dir: &Path, tag: &str, img: &RgbImage, dpi: f32) {
+    let s = dpi / 300.0;
+    // (x, y, w, h) at 300 dpi: entries + stamp + signature; header + pencil ticks.
+    for (i, (x, y, w, h)) in [(1550u32, 2900u32, 700u32, 450u32), (150, 250, 700, 700)]
+        .into_iter()
+        .enumerate()
+    {
+        let (x, y, w, h) = (
+            (x as f32 * s) as u32,
+            (y as f32 * s) as u32,
+            (w as f32 * s) as u32,
+            (h as f32 * s) as u32,
+        );
+        let c = image::imageops::crop_imm(img, x, y, w, h).to_image();
+        let _ = c.save(dir.join(format!("{tag}-{i}.png")));
+    }
+}
+
+/// Size and fidelity of storing the synthetic register page many ways.
+fn register_sweep(scan: &RgbImage, truth: &RgbImage) {
+    let tone = |w: f32, b: f32, g: f32| {
+        Some(NormalizeParams {
+            white_point: w,
+            black_point: b,
+            gamma: g,
+        })
+    };
+    let d = NormalizeParams::default();
+    let def = Some(d);
+    let prog = |mut x: Variant| {
+        x.jpeg.progressive = true;
+        x
+    };
+    let variants = [
+        v("raw 300 q75", 300, None, 75, 75),
+        v("old defaults 300 q75", 300, Some(old_tone()), 75, 75),
+        v("old tone 200 q75", 200, Some(old_tone()), 75, 75),
+        v("TRUTH 200 q50/c30", 200, None, 50, 30),
+        v("w.90 g1.2 200 q50/c30", 200, tone(0.90, 0.08, 1.2), 50, 30),
+        v("w.93 g1.2 200 q50/c30", 200, tone(0.93, 0.08, 1.2), 50, 30),
+        v("w.95 g1.2 200 q50/c30", 200, tone(0.95, 0.08, 1.2), 50, 30),
+        v("w.93 g1.4 200 q50/c30", 200, tone(0.93, 0.08, 1.4), 50, 30),
+        v("default 200 q75/c75", 200, def, 75, 75),
+        v("default 200 q60/c35", 200, def, 60, 35),
+        v("default 200 q50/c30", 200, def, 50, 30),
+        prog(v("default 200 q50/c30 prog", 200, def, 50, 30)),
+        v("default 200 q40/c25", 200, def, 40, 25),
+        v("default 150 q50/c30", 150, def, 50, 30),
+        prog(v("default 150 q40/c25 prog", 150, def, 40, 25)),
+    ];
+    let crops = std::env::var_os("SOHOA_BENCH_CROPS").map(PathBuf::from);
+    println!(
+        "\n{:<24} {:>4} {:>8} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "variant", "dpi", "KB", "prep ms", "enc ms", "inkPSNRp", "inkSSIMp", "inkSSIMt"
+    );
+    for var in variants {
+        let src = if var.name.starts_with("TRUTH") {
+            truth
+        } else {
+            scan
+        };
+        let (small, dpi) = resize_rgb(src, 300.0, var.storage_dpi);
+        let (truth_s, _) = resize_rgb(truth, 300.0, var.storage_dpi);
+        let mut prepared = small.clone();
+        let t_prep = match var.norm {
+            Some(p) => median_ms(|| prepared = background::normalize_rgb(&small, dpi, &p), 3),
+            None => 0.0,
+        };
+        let (w, h) = prepared.dimensions();
+        let mut bytes = Vec::new();
+        let t_enc = median_ms(
+            || bytes = jpeg::encode_with(prepared.as_raw(), w, h, 3, &var.jpeg, dpi).unwrap(),
+            3,
+        );
+        let dec = sohoa::codec::decode(&bytes)
+            .unwrap()
+            .remove(0)
+            .image
+            .to_rgb8();
+        let (dl, pl, tl) = (luma_of(&dec), luma_of(&prepared), luma_of(&truth_s));
+        println!(
+            "{:<24} {:>4} {:>8.1} {:>8.1} {:>8.1} {:>9.2} {:>9.4} {:>9.4}",
+            var.name,
             dpi,
-        ));
+            bytes.len() as f64 / 1024.0,
+            t_prep,
+            t_enc,
+            ink_psnr(&dl, &pl),
+            ink_ssim(&dl, &pl),
+            ink_ssim(&dl, &tl),
+        );
+        if let Some(dir) = &crops {
+            let _ = std::fs::create_dir_all(dir);
+            let tag: String = var
+                .name
+                .chars()
+                .map(|c| if c.is_alphanumeric() { c } else { '_' })
+                .collect();
+            save_crops(dir, &tag, &dec, dpi);
+        }
+    }
+    if let Some(dir) = &crops {
+        save_crops(dir, "scan", scan, 300.0);
+        save_crops(dir, "truth", truth, 300.0);
+    }
+}
+
+/// JPEG encoders on the same pixels: jpeg-encoder settings, the `image`
+/// crate's encoder, cjpeg.
+fn encoders(name: &str, img: &RgbImage, dpi: f32) {
+    let (w, h) = img.dimensions();
+    let px = img.as_raw();
+    let mut out = Vec::new();
+    let s = |q, cq, o| JpegSettings {
+        quality: q,
+        chroma_quality: cq,
+        optimize: o,
+        progressive: false,
+    };
+    let p = |q, cq| JpegSettings {
+        quality: q,
+        chroma_quality: cq,
+        optimize: true,
+        progressive: true,
+    };
+    let runs = 5;
+    let row = |label: &str, ms: f64, bytes: usize| {
+        println!(
+            "{name:<26} {label:<34} {ms:7.1} ms {:>8.1} KB",
+            bytes as f64 / 1024.0
+        );
+    };
+    for (label, st, ch) in [
+        ("jpeg-encoder rgb q50", s(50, 50, false), 3u8),
+        ("jpeg-encoder rgb q50/c30", s(50, 30, false), 3),
+        ("jpeg-encoder rgb q50/c30 progressive", p(50, 30), 3),
+        ("jpeg-encoder grey q50", s(50, 50, false), 1),
+        ("jpeg-encoder grey q50 optimised", s(50, 50, true), 1),
+        ("jpeg-encoder grey q50 progressive", p(50, 50), 1),
+    ] {
+        let data = if ch == 1 {
+            luma_of(img).into_raw()
+        } else {
+            px.clone()
+        };
+        let t = median_ms(
+            || out = jpeg::encode_with(&data, w, h, ch, &st, dpi).unwrap(),
+            runs,
+        );
+        row(label, t, out.len());
+    }
+    for (label, grey) in [
+        ("image crate rgb q50", false),
+        ("image crate grey q50", true),
+    ] {
+        let dynimg = if grey {
+            DynamicImage::ImageLuma8(luma_of(img))
+        } else {
+            DynamicImage::ImageRgb8(img.clone())
+        };
+        let t = median_ms(
+            || {
+                out.clear();
+                let enc = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 50);
+                dynimg.write_with_encoder(enc).unwrap();
+            },
+            runs,
+        );
+        row(label, t, out.len());
+    }
+    cjpeg_vs_ours(name, &DynamicImage::ImageRgb8(img.clone()), 50, dpi);
+    cjpeg_vs_ours(
+        &format!("{name} (grey)"),
+        &DynamicImage::ImageLuma8(luma_of(img)),
+        50,
+        dpi,
+    );
+}
+
+fn main() {
+    let Some(printed) = std::fs::read(corpus().join("feyn.tif"))
+        .ok()
+        .and_then(|b| sohoa::codec::decode(&b).ok())
+        .map(|mut f| f.remove(0).image.to_luma8())
+    else {
+        println!("no corpus at {}; nothing to measure", corpus().display());
+        return;
+    };
+    let t = Instant::now();
+    let (scan, truth) = register::page(&printed);
+    println!(
+        "synthetic register page {}x{} built in {:.1} s",
+        scan.width(),
+        scan.height(),
+        t.elapsed().as_secs_f64()
+    );
+    if let Some(dir) = std::env::var_os("SOHOA_BENCH_CROPS") {
+        let _ = std::fs::create_dir_all(&dir);
+        let _ = scan.save(Path::new(&dir).join("register-scan.png"));
+    }
+
+    // Steps on an A4 300 dpi page.
+    {
+        let g = luma_of(&scan);
+        let p = NormalizeParams::default();
+        let t_g = median_ms(|| drop(background::normalize_gray(&g, 300.0, &p)), 7);
+        let t_c = median_ms(|| drop(background::normalize_rgb(&scan, 300.0, &p)), 5);
+        let t_rs_g = median_ms(
+            || {
+                drop(image::imageops::resize(
+                    &g,
+                    1654,
+                    2339,
+                    FilterType::Triangle,
+                ))
+            },
+            3,
+        );
+        let t_rs_c = median_ms(
+            || {
+                drop(image::imageops::resize(
+                    &scan,
+                    1654,
+                    2339,
+                    FilterType::Triangle,
+                ))
+            },
+            3,
+        );
+        let ours = |img: &[u8], ch: usize| {
+            drop(sohoa::codec::resample::resample(
+                img, 2480, 3508, ch, 1654, 2339,
+            ))
+        };
+        let t_ours_g = median_ms(|| ours(g.as_raw(), 1), 5);
+        let t_ours_c = median_ms(|| ours(scan.as_raw(), 3), 5);
+        let s = SauvolaParams::for_dpi(300.0, 0.2, 4.0);
+        let t_sauv = median_ms(|| drop(sauvola::sauvola(&g, &s)), 5);
+        let gimg = DynamicImage::ImageLuma8(g.clone());
+        let cfg = OutputConfig {
+            profile: Profile::Grey,
+            ..OutputConfig::default()
+        };
+        let cfg300 = OutputConfig {
+            storage_dpi: 0,
+            ..cfg.clone()
+        };
+        let t_grey = median_ms(|| drop(encode::encode(&gimg, 300.0, &cfg).unwrap()), 5);
+        let t_grey300 = median_ms(|| drop(encode::encode(&gimg, 300.0, &cfg300).unwrap()), 5);
+        let cimg = DynamicImage::ImageRgb8(scan.clone());
+        let ccfg = OutputConfig::default();
+        let t_col = median_ms(|| drop(encode::encode(&cimg, 300.0, &ccfg).unwrap()), 3);
+        println!("\n== steps on the A4 300 dpi register page (median ms, one core) ==");
+        println!("flatten grey {t_g:.1}   flatten colour {t_c:.1}   Sauvola {t_sauv:.1}");
+        println!(
+            "resample 300->200 dpi: ours grey {t_ours_g:.1} colour {t_ours_c:.1}; image crate (Triangle) grey {t_rs_g:.1} colour {t_rs_c:.1}"
+        );
+        println!(
+            "whole output step with defaults: grey page {t_grey:.1} (kept at 300 dpi: {t_grey300:.1}), colour page {t_col:.1}"
+        );
+    }
+
+    println!("\n== size and fidelity: synthetic register page, colour (p = vs the flattened page, t = vs the ink on white truth) ==");
+    register_sweep(&scan, &truth);
+
+    println!("\n== JPEG encoders, same pixels (flattened register page at 200 dpi) ==");
+    let (small, _) = resize_rgb(&scan, 300.0, 200);
+    let flat = background::normalize_rgb(&small, 200.0, &NormalizeParams::default());
+    encoders("register flattened 200", &flat, 200.0);
+    encoders("register raw 200", &small, 200.0);
+
+    let mut pages: Vec<(String, DynamicImage, f32)> = vec![(
+        "register-synth".into(),
+        DynamicImage::ImageRgb8(scan),
+        300.0,
+    )];
+    if let Some((img, dpi)) = register_page() {
+        pages.push(("register-feyn".into(), DynamicImage::ImageRgb8(img), dpi));
     }
     let mut names: Vec<_> = std::fs::read_dir(corpus())
         .map(|d| {
@@ -297,44 +699,6 @@ fn main() {
         let dpi = f.dpi.unwrap_or(150.0);
         pages.push((n.clone(), f.image, dpi));
     }
-    if pages.is_empty() {
-        println!("no corpus at {}; nothing to measure", corpus().display());
-        return;
-    }
-
-    println!("== JPEG: jpeg-encoder (ours) vs libjpeg-turbo cjpeg, same pixels, quality 75, 4:2:0 baseline ==");
-    for (name, img, dpi) in &pages {
-        if name.starts_with("register") || name.ends_with(".jpg") || name.contains("imgsrc003") {
-            cjpeg_vs_ours(name, &DynamicImage::ImageRgb8(img.to_rgb8()), 75, *dpi);
-            cjpeg_vs_ours(
-                &format!("{name} (grey)"),
-                &DynamicImage::ImageLuma8(img.to_luma8()),
-                75,
-                *dpi,
-            );
-        }
-    }
-
-    if let Some((name, img, dpi)) = pages.first() {
-        let rgb = img.to_rgb8();
-        let g: GrayImage = img.to_luma8();
-        let p = NormalizeParams::default();
-        let t_norm = median_ms(|| drop(background::normalize_rgb(&rgb, *dpi, &p)), 5);
-        let t_normg = median_ms(|| drop(background::normalize_gray(&g, *dpi, &p)), 5);
-        let s = SauvolaParams::for_dpi(*dpi, 0.2, 4.0);
-        let t_sauv = median_ms(|| drop(sauvola::sauvola(&g, &s)), 5);
-        let bits = sauvola::sauvola(&g, &s);
-        let t_g4 = median_ms(
-            || drop(sohoa::codec::g4tiff::encode_g4(&bits, *dpi).unwrap()),
-            5,
-        );
-        println!(
-            "\n== steps on {name} ({}x{}): normalise colour {t_norm:.1} ms, normalise grey {t_normg:.1} ms, Sauvola {t_sauv:.1} ms, G4 encode {t_g4:.1} ms ==",
-            rgb.width(),
-            rgb.height()
-        );
-    }
-
-    println!("\n== per page and profile (KB/A4: bytes scaled to an A4 page at the stored dpi) ==");
+    println!("\n== per page and profile (KB/A4: bytes scaled to an A4 page at the stored dpi; 'old' = previous defaults q75, 300 dpi, old tone curve) ==");
     profile_table(&pages);
 }

@@ -9,7 +9,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use super::{g4tiff, jpeg};
+use super::{g4tiff, jpeg, resample};
 use crate::imaging::background::{self, NormalizeParams, PageStats};
 use crate::imaging::sauvola::{self, SauvolaParams};
 
@@ -26,6 +26,8 @@ pub struct OutputConfig {
     pub profile: Profile,
     /// JPEG quality, 1 to 100.
     pub jpeg_quality: u8,
+    /// JPEG quality of the colour (chroma) channels, 1 to 100.
+    pub jpeg_chroma_quality: u8,
     /// Resolution written when the source does not say, dots per inch.
     pub default_dpi: u32,
     /// Resolution pages are stored at, dots per inch; pages scanned finer
@@ -49,9 +51,10 @@ impl Default for OutputConfig {
     fn default() -> Self {
         Self {
             profile: Profile::Colour,
-            jpeg_quality: 75,
+            jpeg_quality: 50,
+            jpeg_chroma_quality: 30,
             default_dpi: 300,
-            storage_dpi: 0,
+            storage_dpi: 200,
             normalize_background: true,
             white_point: NormalizeParams::default().white_point,
             bilevel_k: 0.2,
@@ -68,6 +71,12 @@ impl OutputConfig {
             errors.push(format!(
                 "output.jpeg_quality: {} is out of range (1 to 100)",
                 self.jpeg_quality
+            ));
+        }
+        if !(1..=100).contains(&self.jpeg_chroma_quality) {
+            errors.push(format!(
+                "output.jpeg_chroma_quality: {} is out of range (1 to 100)",
+                self.jpeg_chroma_quality
             ));
         }
         if !(50..=2400).contains(&self.default_dpi) {
@@ -99,6 +108,15 @@ impl OutputConfig {
                 "output.bilevel_window_mm: {} is out of range (1 to 50 mm)",
                 self.bilevel_window_mm
             ));
+        }
+    }
+
+    fn jpeg_settings(&self) -> jpeg::JpegSettings {
+        jpeg::JpegSettings {
+            quality: self.jpeg_quality,
+            chroma_quality: self.jpeg_chroma_quality,
+            optimize: true,
+            progressive: false,
         }
     }
 
@@ -275,7 +293,22 @@ fn resample(image: &DynamicImage, dpi: f32, storage_dpi: u32) -> (DynamicImage, 
     let scale = target / dpi;
     let w = ((image.width() as f32 * scale).round() as u32).max(1);
     let h = ((image.height() as f32 * scale).round() as u32).max(1);
-    (image.resize_exact(w, h, FilterType::Triangle), target)
+    let (sw, sh) = (image.width() as usize, image.height() as usize);
+    let out = match image {
+        DynamicImage::ImageLuma8(g) => {
+            resample::resample(g.as_raw(), sw, sh, 1, w as usize, h as usize)
+                .and_then(|px| GrayImage::from_raw(w, h, px))
+                .map(DynamicImage::ImageLuma8)
+        }
+        DynamicImage::ImageRgb8(rgb) => {
+            resample::resample(rgb.as_raw(), sw, sh, 3, w as usize, h as usize)
+                .and_then(|px| RgbImage::from_raw(w, h, px))
+                .map(DynamicImage::ImageRgb8)
+        }
+        _ => None,
+    };
+    let out = out.unwrap_or_else(|| image.resize_exact(w, h, FilterType::Triangle));
+    (out, target)
 }
 
 /// Compresses a prepared page: JPEG for colour and grey, G4 TIFF for bilevel.
@@ -283,7 +316,7 @@ pub fn compress(p: &Prepared, cfg: &OutputConfig) -> Result<Encoded, EncodeError
     let (width, height) = (p.image.width(), p.image.height());
     let (bytes, ext) = match (p.kind, &p.image) {
         (PageKind::Colour, DynamicImage::ImageRgb8(rgb)) => (
-            jpeg::encode(rgb.as_raw(), width, height, 3, cfg.jpeg_quality, p.dpi)?,
+            jpeg::encode_with(rgb.as_raw(), width, height, 3, &cfg.jpeg_settings(), p.dpi)?,
             "jpg",
         ),
         (PageKind::Bilevel, img) => {
@@ -293,7 +326,7 @@ pub fn compress(p: &Prepared, cfg: &OutputConfig) -> Result<Encoded, EncodeError
         (_, img) => {
             let g = img.to_luma8();
             (
-                jpeg::encode(g.as_raw(), width, height, 1, cfg.jpeg_quality, p.dpi)?,
+                jpeg::encode_with(g.as_raw(), width, height, 1, &cfg.jpeg_settings(), p.dpi)?,
                 "jpg",
             )
         }
@@ -317,6 +350,7 @@ mod tests {
     fn validation_names_every_bad_key() {
         let cfg = OutputConfig {
             jpeg_quality: 0,
+            jpeg_chroma_quality: 101,
             storage_dpi: 20,
             white_point: 2.0,
             bilevel_k: 0.0,
@@ -327,6 +361,7 @@ mod tests {
         cfg.validate(&mut errors);
         for key in [
             "jpeg_quality",
+            "jpeg_chroma_quality",
             "storage_dpi",
             "white_point",
             "bilevel_k",
@@ -374,7 +409,8 @@ mod tests {
         )
         .unwrap();
         assert_eq!((blue.kind, blue.ext), (PageKind::Colour, "jpg"));
-        assert_eq!(jpeg::info(&blue.bytes).unwrap().dpi, Some(300.0));
+        // Stored at the default storage resolution.
+        assert_eq!(jpeg::info(&blue.bytes).unwrap().dpi, Some(200.0));
     }
 
     #[test]

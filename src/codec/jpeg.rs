@@ -10,12 +10,43 @@
 //!
 //! Never writes files; never panics on hostile bytes.
 
-use jpeg_encoder::{ColorType, Encoder, PixelDensity, SamplingFactor};
+use jpeg_encoder::{
+    ChromaSubsamplingMethod, ColorType, Encoder, PixelDensity, QuantizationTableType,
+    SamplingFactor,
+};
 
 use super::encode::EncodeError;
 
 /// Largest side a baseline JPEG can hold.
 pub const MAX_SIDE: u32 = 65_535;
+
+/// Encoder settings beyond the quality.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct JpegSettings {
+    /// Luminance quality, 1 to 100.
+    pub quality: u8,
+    /// Chrominance quality, 1 to 100 (colour only). Ink and stamp colours
+    /// need little detail once chroma is halved (4:2:0), so this can sit
+    /// well below `quality`.
+    pub chroma_quality: u8,
+    /// Two passes for Huffman tables fitted to the page (about 8% smaller,
+    /// slower). Colour only together with `progressive`, see `encode_with`.
+    pub optimize: bool,
+    /// Progressive JPEG (spectral selection scans): smaller again with
+    /// optimised tables, slower to write.
+    pub progressive: bool,
+}
+
+impl JpegSettings {
+    pub fn new(quality: u8) -> Self {
+        JpegSettings {
+            quality,
+            chroma_quality: quality,
+            optimize: true,
+            progressive: false,
+        }
+    }
+}
 
 /// Encodes 8-bit grey (`channels` 1) or RGB (`channels` 3) pixels.
 pub fn encode(
@@ -24,6 +55,40 @@ pub fn encode(
     height: u32,
     channels: u8,
     quality: u8,
+    dpi: f32,
+) -> Result<Vec<u8>, EncodeError> {
+    encode_with(
+        pixels,
+        width,
+        height,
+        channels,
+        &JpegSettings::new(quality),
+        dpi,
+    )
+}
+
+/// The IJG (JPEG standard Annex K) chrominance table.
+const STD_CHROMA: [u16; 64] = [
+    17, 18, 24, 47, 99, 99, 99, 99, 18, 21, 26, 66, 99, 99, 99, 99, 24, 26, 56, 99, 99, 99, 99, 99,
+    47, 66, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+    99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99, 99,
+];
+
+/// The chrominance table scaled to a quality the IJG way (what the encoder
+/// does for its own tables), in the encoder's natural (row-major) order.
+fn chroma_table(quality: u8) -> Box<[u16; 64]> {
+    let q = quality.clamp(1, 100) as u32;
+    let scale = if q < 50 { 5000 / q } else { 200 - q * 2 };
+    Box::new(STD_CHROMA.map(|v| ((v as u32 * scale + 50) / 100).clamp(1, 255) as u16))
+}
+
+/// Encodes 8-bit grey (`channels` 1) or RGB (`channels` 3) pixels.
+pub fn encode_with(
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    channels: u8,
+    s: &JpegSettings,
     dpi: f32,
 ) -> Result<Vec<u8>, EncodeError> {
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
@@ -45,16 +110,28 @@ pub fn encode(
             "pixel buffer does not match the page size",
         ));
     }
+    let quality = s.quality.clamp(1, 100);
     let mut out = Vec::with_capacity(pixels.len() / 20);
-    let mut enc = Encoder::new(&mut out, quality.clamp(1, 100));
+    let mut enc = Encoder::new(&mut out, quality);
     enc.set_density(PixelDensity::dpi(dpi_u16(dpi)));
     enc.set_sampling_factor(SamplingFactor::F_2_2);
-    // Optimised Huffman tables make jpeg-encoder write one scan per
+    if channels == 3 {
+        enc.set_chroma_subsampling_method(ChromaSubsamplingMethod::Average);
+        if s.chroma_quality != quality {
+            enc.set_quantization_tables(
+                QuantizationTableType::Default,
+                QuantizationTableType::Custom(chroma_table(s.chroma_quality)),
+            );
+        }
+    }
+    // Optimised Huffman tables make jpeg-encoder write one baseline scan per
     // component; zune-jpeg 0.5 (the `image` crate's decoder, so ours)
     // decodes such non-interleaved 4:2:0 scans to garbage (zune-image
-    // issue 419), while libjpeg reads them. Colour stays interleaved
-    // (about 2% larger); a grey JPEG has one scan anyway.
-    enc.set_optimized_huffman_tables(channels == 1);
+    // issue 419), while libjpeg reads them. So baseline colour keeps the
+    // standard tables (one interleaved scan); a grey JPEG has one scan
+    // anyway, and progressive colour is read right by both.
+    enc.set_optimized_huffman_tables(s.optimize && (channels == 1 || s.progressive));
+    enc.set_progressive(s.progressive);
     enc.encode(pixels, width as u16, height as u16, color)
         .map_err(|e| EncodeError::new(format!("JPEG encoder: {e}")))?;
     Ok(out)

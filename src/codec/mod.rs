@@ -12,6 +12,7 @@ pub mod icc;
 pub mod jpeg;
 pub mod pdf;
 pub mod pdf_extract;
+pub mod resample;
 
 pub use decode::{decode, decode_frame, probe_format, DecodeError, Format, Frame};
 pub use encode::{encode, EncodeError, Encoded, OutputConfig, PageKind, Profile};

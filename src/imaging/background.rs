@@ -31,7 +31,7 @@ pub struct NormalizeParams {
 impl Default for NormalizeParams {
     fn default() -> Self {
         Self {
-            white_point: 0.90,
+            white_point: 0.93,
             black_point: 0.08,
             gamma: 1.2,
         }
@@ -206,25 +206,76 @@ impl PaperGrid {
         }
     }
 
-    /// Fills `out` with 1/paper-level for every column of row `y`
-    /// (bilinear between block centres).
-    fn inverse_row(&self, y: u32, out: &mut [f32]) {
-        let b = self.block as f32;
-        let fy = ((y as f32 + 0.5) / b - 0.5).clamp(0.0, (self.gh - 1) as f32);
+    /// Integer gains (LUT index per unit of pixel value, `GAIN_SHIFT`
+    /// fixed point) at the block centres: `LUT_ONE / level`.
+    fn gain_grid(&self) -> Vec<u32> {
+        let max = (u32::MAX >> 8) as f32;
+        self.levels
+            .iter()
+            .map(|&l| (LUT_ONE * GAIN_ONE / l.max(1.0)).min(max) as u32)
+            .collect()
+    }
+}
+
+/// Fixed-point scale of the per-pixel gains: index = value * gain >> 12.
+const GAIN_SHIFT: u32 = 12;
+const GAIN_ONE: f32 = (1u32 << GAIN_SHIFT) as f32;
+/// Interpolation weights are in 1/256.
+const W_ONE: u32 = 256;
+
+/// Bilinear interpolation of the gain grid, one row at a time, in integers:
+/// per column the left block and weight are fixed for the whole page, so a
+/// row costs one vertical blend per block and one horizontal blend per pixel.
+struct GainRows {
+    grid: Vec<u32>,
+    gw: usize,
+    gh: usize,
+    block: u32,
+    /// Per column: left block index and weight of the right block.
+    cols: Vec<(u32, u32)>,
+    band: Vec<u32>,
+}
+
+impl GainRows {
+    fn new(grid: &PaperGrid, width: u32) -> GainRows {
+        let b = grid.block as f32;
+        let last = (grid.gw - 1) as f32;
+        let cols = (0..width)
+            .map(|x| {
+                let fx = ((x as f32 + 0.5) / b - 0.5).clamp(0.0, last);
+                let x0 = fx.floor();
+                (x0 as u32, ((fx - x0) * W_ONE as f32) as u32)
+            })
+            .collect();
+        GainRows {
+            grid: grid.gain_grid(),
+            gw: grid.gw,
+            gh: grid.gh,
+            block: grid.block,
+            cols,
+            band: vec![0; grid.gw + 1],
+        }
+    }
+
+    /// Fills `out` (one gain per column) for row `y`.
+    fn row(&mut self, y: u32, out: &mut [u32]) {
+        let fy = ((y as f32 + 0.5) / self.block as f32 - 0.5).clamp(0.0, (self.gh - 1) as f32);
         let y0 = fy.floor() as usize;
         let y1 = (y0 + 1).min(self.gh - 1);
-        let ty = fy - y0 as f32;
-        for (x, o) in out.iter_mut().enumerate() {
-            let fx = ((x as f32 + 0.5) / b - 0.5).clamp(0.0, (self.gw - 1) as f32);
-            let x0 = fx.floor() as usize;
-            let x1 = (x0 + 1).min(self.gw - 1);
-            let tx = fx - x0 as f32;
-            let top =
-                self.levels[y0 * self.gw + x0] * (1.0 - tx) + self.levels[y0 * self.gw + x1] * tx;
-            let bot =
-                self.levels[y1 * self.gw + x0] * (1.0 - tx) + self.levels[y1 * self.gw + x1] * tx;
-            let level = (top * (1.0 - ty) + bot * ty).max(1.0);
-            *o = 1.0 / level;
+        let ty = ((fy - y0 as f32) * W_ONE as f32) as u32;
+        let (r0, r1) = (
+            &self.grid[y0 * self.gw..(y0 + 1) * self.gw],
+            &self.grid[y1 * self.gw..(y1 + 1) * self.gw],
+        );
+        for ((b, &a), &c) in self.band.iter_mut().zip(r0).zip(r1) {
+            *b = (a * (W_ONE - ty) + c * ty) >> 8;
+        }
+        // Repeat the last block so x0 + 1 is always in range.
+        self.band[self.gw] = self.band[self.gw - 1];
+        for (o, &(x0, tx)) in out.iter_mut().zip(&self.cols) {
+            let a = self.band[x0 as usize];
+            let c = self.band[x0 as usize + 1];
+            *o = (a * (W_ONE - tx) + c * tx) >> 8;
         }
     }
 }
@@ -247,11 +298,9 @@ fn tone_lut(p: &NormalizeParams) -> Vec<u8> {
         .collect()
 }
 
-/// Fixed-point scale of the per-pixel gains.
-const FIX: f32 = 65_536.0;
-
-fn fixed_index(v: u8, gain: u32) -> usize {
-    (((v as u32 * gain) >> 16) as usize).min(LUT_SIZE - 1)
+#[inline]
+fn map(lut: &[u8], v: u8, gain: u32) -> u8 {
+    lut[(((v as u32 * gain) >> GAIN_SHIFT) as usize).min(LUT_SIZE - 1)]
 }
 
 /// Normalises a colour page. `dpi` sets the block size.
@@ -268,43 +317,45 @@ pub fn normalize_rgb(img: &RgbImage, dpi: f32, params: &NormalizeParams) -> RgbI
     };
     let grid = PaperGrid::measure(w, h, block_size(dpi), lum);
     // Global paper colour: mean of pixels near the paper level, sampled.
-    let (mut sum, mut n) = ([0f64; 3], 0u64);
-    let lo = grid.global - 12.0;
+    let (mut sum, mut n) = ([0u64; 3], 0u64);
+    let lo = (grid.global - 12.0).clamp(0.0, 255.0) as u8;
     for y in (0..h).step_by(3) {
         let row = &raw[y as usize * stride..(y as usize + 1) * stride];
         for px in row.chunks_exact(3).step_by(3) {
-            if luma(px) as f32 >= lo {
+            if luma(px) >= lo {
                 for c in 0..3 {
-                    sum[c] += px[c] as f64;
+                    sum[c] += px[c] as u64;
                 }
                 n += 1;
             }
         }
     }
     let paper = if n > 0 {
-        [0, 1, 2].map(|c| (sum[c] / n as f64) as f32)
+        [0, 1, 2].map(|c| sum[c] as f32 / n as f32)
     } else {
         [grid.global; 3]
     };
     let paper_l = luma(&paper.map(|v| v.clamp(0.0, 255.0) as u8)).max(1) as f32;
     // White balance: ratio_c = v_c / (level * paper_c / paper_l).
-    let wb = paper.map(|p| paper_l / p.max(1.0) * LUT_ONE * FIX);
+    let wb = paper.map(|p| ((paper_l / p.max(1.0)) * W_ONE as f32).min(4.0 * W_ONE as f32) as u32);
     let lut = tone_lut(params);
+    let mut rows = GainRows::new(&grid, w);
     let mut out = vec![0u8; raw.len()];
-    let mut inv = vec![0f32; w as usize];
-    let mut gains = vec![0u32; w as usize * 3];
-    for y in 0..h {
-        grid.inverse_row(y, &mut inv);
-        for (g, &i) in gains.chunks_exact_mut(3).zip(inv.iter()) {
-            for c in 0..3 {
-                g[c] = (i * wb[c]).min(u32::MAX as f32 / 256.0) as u32;
-            }
-        }
-        let off = y as usize * stride;
-        let src = &raw[off..off + stride];
-        let dst = &mut out[off..off + stride];
-        for ((s, d), g) in src.iter().zip(dst.iter_mut()).zip(gains.iter()) {
-            *d = lut[fixed_index(*s, *g)];
+    let mut gain = vec![0u32; w as usize];
+    for ((y, src), dst) in (0..h)
+        .zip(raw.chunks_exact(stride))
+        .zip(out.chunks_exact_mut(stride))
+    {
+        rows.row(y, &mut gain);
+        for ((s, d), &g) in src
+            .chunks_exact(3)
+            .zip(dst.chunks_exact_mut(3))
+            .zip(gain.iter())
+        {
+            let g = g.min(u32::MAX >> 12);
+            d[0] = map(&lut, s[0], (g * wb[0]) >> 8);
+            d[1] = map(&lut, s[1], (g * wb[1]) >> 8);
+            d[2] = map(&lut, s[2], (g * wb[2]) >> 8);
         }
     }
     RgbImage::from_raw(w, h, out).unwrap_or_else(|| img.clone())
@@ -321,19 +372,16 @@ pub fn normalize_gray(img: &GrayImage, dpi: f32, params: &NormalizeParams) -> Gr
         raw[y as usize * w as usize + x as usize]
     });
     let lut = tone_lut(params);
+    let mut rows = GainRows::new(&grid, w);
     let mut out = vec![0u8; raw.len()];
-    let mut inv = vec![0f32; w as usize];
-    let mut gains = vec![0u32; w as usize];
-    for y in 0..h {
-        grid.inverse_row(y, &mut inv);
-        for (g, &i) in gains.iter_mut().zip(inv.iter()) {
-            *g = (i * LUT_ONE * FIX).min(u32::MAX as f32 / 256.0) as u32;
-        }
-        let off = y as usize * w as usize;
-        let src = &raw[off..off + w as usize];
-        let dst = &mut out[off..off + w as usize];
-        for ((s, d), g) in src.iter().zip(dst.iter_mut()).zip(gains.iter()) {
-            *d = lut[fixed_index(*s, *g)];
+    let mut gain = vec![0u32; w as usize];
+    for ((y, src), dst) in (0..h)
+        .zip(raw.chunks_exact(w as usize))
+        .zip(out.chunks_exact_mut(w as usize))
+    {
+        rows.row(y, &mut gain);
+        for ((s, d), &g) in src.iter().zip(dst.iter_mut()).zip(gain.iter()) {
+            *d = map(&lut, *s, g);
         }
     }
     GrayImage::from_raw(w, h, out).unwrap_or_else(|| img.clone())
