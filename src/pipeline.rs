@@ -81,9 +81,10 @@ pub fn process(
         crop: analysis.crop,
         blank: analysis.blank,
         ink: analysis.ink,
-        width: image.width(),
-        height: image.height(),
-        dpi,
+        // What was stored (the output step may resample to storage_dpi).
+        width: encoded.width,
+        height: encoded.height,
+        dpi: encoded.dpi,
         bytes: encoded.bytes.len(),
         ms: start.elapsed().as_secs_f64() * 1e3,
     };

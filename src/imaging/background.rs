@@ -8,7 +8,11 @@
 //! neighbours, the grid is smoothed, and every pixel is divided by the
 //! interpolated paper level and by the global paper colour (white balance).
 //! A tone curve then maps "paper" to 255 and darkens faint strokes a little.
-//! Flat white paper is what lets JPEG reach ~100 KB per A4 page.
+//! The per-pixel work is integer only: gains interpolated per row from the
+//! block grid in fixed point, then one multiply and one table look-up per
+//! sample (about 15-25 ms for an A4 300 dpi grey page, `benches/codec.rs`).
+//! Flat white paper means JPEG spends its bits on ink only: a flattened page
+//! costs within ~8% of the same ink on pure white.
 //!
 //! Pure pixel code: never touches files, never panics on any size (0x0 too).
 
