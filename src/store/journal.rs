@@ -216,7 +216,7 @@ pub struct Journal {
     pub(crate) conn: Connection,
 }
 
-fn now() -> i64 {
+pub(super) fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
@@ -260,7 +260,8 @@ fn book_row(r: &rusqlite::Row) -> rusqlite::Result<BookRow> {
     })
 }
 
-fn event(
+/// Writes one event row inside the caller's transaction.
+pub(super) fn event(
     tx: &Transaction,
     kind: &str,
     book: Option<i64>,

@@ -10,7 +10,7 @@
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 use serde::Serialize;
 
-use super::journal::{Journal, JournalError, PageState};
+use super::journal::{event, now, Journal, JournalError, PageState};
 
 /// Where a planned file move starts or ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -131,24 +131,6 @@ pub struct CaseRange {
 
 /// The relative archive path of page `seq` with extension `ext`.
 pub type PagePath<'a> = &'a dyn Fn(u32, &str) -> String;
-
-fn now() -> i64 {
-    chrono::Utc::now().timestamp()
-}
-
-fn event(
-    tx: &Transaction,
-    kind: &str,
-    book: Option<i64>,
-    page: Option<i64>,
-    detail: &str,
-) -> Result<()> {
-    tx.execute(
-        "INSERT INTO events (at, kind, book_id, page_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![now(), kind, book, page, detail],
-    )?;
-    Ok(())
-}
 
 fn plan_move(tx: &Transaction, src: (Root, &str), dst: (Root, &str)) -> Result<()> {
     tx.execute(
@@ -280,19 +262,12 @@ fn remove_page(
         "DELETE FROM rescans WHERE book_id = ?1 AND seq = ?2",
         params![book, seq],
     )?;
-    event(
-        tx,
-        why,
-        Some(book),
-        Some(id),
-        &format!(
-            "page {seq}{}",
-            trash
-                .as_deref()
-                .map(|t| format!("; image kept in trash as {t}"))
-                .unwrap_or_default()
-        ),
-    )
+    let kept = trash
+        .as_deref()
+        .map(|t| format!("; image kept in trash as {t}"))
+        .unwrap_or_default();
+    event(tx, why, Some(book), Some(id), &format!("page {seq}{kept}"))?;
+    Ok(())
 }
 
 /// Renumbers every page after `after` by `delta` (+1 or -1), with their
