@@ -213,12 +213,13 @@ fn pnm(b: &[u8]) -> Result<(), Incomplete> {
     pos += 1; // the single white-space byte before the data
     let (w, h) = (nums[0], nums[1]);
     let sample = if fields == 3 && nums[2] > 255 { 2 } else { 1 };
+    // Saturating: a header may promise absurd sizes; it is then just short.
     let need = match b[1] {
-        b'4' => w.div_ceil(8) * h,
-        b'5' => w * h * sample,
-        _ => w * h * 3 * sample,
+        b'4' => w.div_ceil(8).saturating_mul(h),
+        b'5' => w.saturating_mul(h).saturating_mul(sample),
+        _ => w.saturating_mul(h).saturating_mul(3 * sample),
     };
-    if (b.len() as u64) < pos as u64 + need {
+    if (b.len() as u64) < (pos as u64).saturating_add(need) {
         return incomplete(format!(
             "PNM has {} of {} data bytes",
             b.len().saturating_sub(pos),
@@ -241,7 +242,10 @@ fn pam(b: &[u8]) -> Result<(), Incomplete> {
             .unwrap_or(0)
     };
     let sample = if field("MAXVAL") > 255 { 2 } else { 1 };
-    let need = field("WIDTH") * field("HEIGHT") * field("DEPTH") * sample;
+    let need = field("WIDTH")
+        .saturating_mul(field("HEIGHT"))
+        .saturating_mul(field("DEPTH"))
+        .saturating_mul(sample);
     if ((b.len() - end - 7) as u64) < need {
         return incomplete("PAM data cut short");
     }
@@ -297,6 +301,16 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn absurd_pnm_headers_are_incomplete_not_a_panic() {
+        // Found by the `decode` fuzz target: the size product overflowed.
+        assert!(check_complete(b"P6\n99999999999 99999999999\n65535\n\x00").is_err());
+        assert!(check_complete(
+            b"P7\nWIDTH 99999999999\nHEIGHT 99999999999\nDEPTH 9\nMAXVAL 65535\nENDHDR\n"
+        )
+        .is_err());
     }
 
     #[test]
