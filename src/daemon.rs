@@ -51,7 +51,7 @@ impl Handle {
         let (work, rx) = mpsc::channel::<Work>(queue.max(1));
         let (stop, shutdown) = watch::channel(false);
         let (events, _) = tokio::sync::broadcast::channel(256);
-        let (scan_requests, scan_rx) = crate::capture::scanner::channel_pair();
+        let (scan_requests, scan_rx) = std::sync::mpsc::channel();
         let handle = Handle {
             intake,
             work,

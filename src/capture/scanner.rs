@@ -9,7 +9,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -111,8 +111,9 @@ pub enum Request {
     Rescan,
 }
 
-/// Starts the scanner source on its own thread; returns the sender that
-/// `Handle` keeps for API scan requests. Scanning off: no thread.
+/// Starts the scanner source on its own thread, taking requests from
+/// `requests`; `wake` is the sending end it uses to wake itself. Scanning
+/// off: no thread.
 pub fn start(handle: Handle, requests: Receiver<Request>, wake: Sender<Request>) {
     let cfg = handle.intake.config().scanner.clone();
     if !cfg.enabled {
@@ -401,9 +402,4 @@ fn hold_cut_short(handle: &Handle, book: Option<&BookRow>, source: &str, bytes: 
         Ok(()) => tracing::warn!(%source, "page cut short: kept in the spool, flagged, not filed"),
         Err(e) => tracing::error!(%source, error = %e, "page cut short and could not be kept"),
     }
-}
-
-/// Makes the request channel the daemon wires in.
-pub fn channel_pair() -> (Sender<Request>, Receiver<Request>) {
-    channel()
 }
