@@ -106,7 +106,7 @@ fn main() {
             adf: true,
         },
     ];
-    let rounds = 5;
+    let rounds = 11;
     println!("capture throughput, median of {rounds} rounds (SANE test backend)");
     for c in &cases {
         let mut ours = Vec::new();

@@ -8,8 +8,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::json;
 
-use sohoa::capture::sane::adf::{Batch, BatchConfig, Canceller};
+use sohoa::capture::sane::adf::{Batch, BatchConfig, Canceller, PageSink};
 use sohoa::capture::sane::buttons::sensors;
+use sohoa::capture::sane::frame::Tee;
 use sohoa::capture::sane::identity::{device_lock, find_by_name, DeviceLock, Identity};
 use sohoa::capture::sane::options::{split_assignment, Setting};
 use sohoa::capture::sane::{DeviceInfo, Sane, ScanError, ScanProfile};
@@ -69,6 +70,11 @@ fn cancel_on_signal(c: Canceller) {
 
 /// The device to use: a SANE name or "VENDOR MODEL", else the first one.
 fn pick_device(sane: &Sane, wanted: Option<&str>) -> Result<(String, DeviceLock), ScanError> {
+    if let Some(w) = wanted.filter(|w| w.contains(':')) {
+        // A SANE device name ("backend:..."): opened as is, as scanimage -d
+        // does, without asking every backend for its device list first.
+        return Ok((w.to_string(), device_lock(w)));
+    }
     let devices = sane.devices()?;
     let info: Option<DeviceInfo> = match wanted {
         Some(w) => find_by_name(&devices, w),
@@ -86,19 +92,12 @@ fn pick_device(sane: &Sane, wanted: Option<&str>) -> Result<(String, DeviceLock)
     }
 }
 
-/// Writes a page as `.part`, then renames it, so a page file is never seen
-/// half-written (as scanimage --batch does). No fsync: this is the reference
-/// path, measured against scanimage; durability is the intake's spool.
-fn write_page(path: &Path, page: &sohoa::capture::sane::Page) -> anyhow::Result<()> {
-    let part = path.with_extension("pnm.part");
-    let f = std::fs::File::create(&part)
-        .with_context(|| format!("cannot create {}", part.display()))?;
-    let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-    page.raw
-        .write_pnm(&mut w)
-        .and_then(|()| w.flush())
-        .with_context(|| format!("cannot write {}", part.display()))?;
-    std::fs::rename(&part, path).with_context(|| format!("cannot rename to {}", path.display()))
+/// The `.part` file page N is streamed into while it is read; renamed to
+/// its name once whole (as scanimage --batch does), so a page file is never
+/// seen half-written. No fsync: this is the reference path, measured
+/// against scanimage; durability is the intake's spool.
+fn part_path(out: &Path, number: u32) -> std::path::PathBuf {
+    out.join(format!("page-{number:04}.pnm.part"))
 }
 
 pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<ExitCode> {
@@ -118,8 +117,14 @@ pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<Exit
         Ok(x) => x,
         Err(e) => return Ok(report(&e)),
     };
+    let dir = out.to_path_buf();
+    let sink = PageSink(std::sync::Arc::new(move |n| {
+        let f = std::fs::File::create(part_path(&dir, n))?;
+        Ok(Box::new(std::io::BufWriter::with_capacity(1 << 18, f)) as Tee)
+    }));
     let cfg = BatchConfig {
         settings,
+        sink: Some(sink),
         ..BatchConfig::default()
     };
     let batch = match Batch::start(sane, &name, lock, cfg) {
@@ -128,20 +133,28 @@ pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<Exit
     };
     cancel_on_signal(batch.canceller());
     let mut saved = 0u32;
+    let mut last = 0u32;
     for item in batch {
+        if let Ok(page) = &item {
+            last = page.number;
+        }
         match item {
             Ok(page) if page.is_whole() => {
                 let path = out.join(format!("page-{:04}.pnm", page.number));
-                write_page(&path, &page)?;
+                std::fs::rename(part_path(out, page.number), &path)
+                    .with_context(|| format!("cannot rename to {}", path.display()))?;
                 saved += 1;
             }
             Ok(page) => {
+                let _ = std::fs::remove_file(part_path(out, page.number));
                 eprintln!(
                     "sohoa: page {} cut short ({:?}): not saved",
                     page.number, page.raw.completeness
                 );
             }
             Err(e) => {
+                // A read that failed before handing the page over.
+                let _ = std::fs::remove_file(part_path(out, last + 1));
                 eprintln!("sohoa: {saved} page(s) saved in {}", out.display());
                 return Ok(report(&e));
             }

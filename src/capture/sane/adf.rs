@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use super::device::{Device, Sane};
 use super::error::{Op, ScanError, Status};
-use super::frame::{Completeness, RawPage};
+use super::frame::{Completeness, RawPage, Tee};
 use super::identity::DeviceLock;
 use super::options::parse_value;
 use super::options::{OptionValue, Setting};
@@ -46,6 +46,20 @@ pub struct BatchConfig {
     /// Retries of `sane_start` on DEVICE_BUSY, with doubling pauses.
     pub busy_retries: u32,
     pub busy_first_pause: Duration,
+    /// Where each page's PNM is also written while it is read (by page
+    /// number), so a caller that only stores pages need not wait for the
+    /// whole page before writing it.
+    pub sink: Option<PageSink>,
+}
+
+/// Opens the writer for page N of a batch (see `BatchConfig::sink`).
+#[derive(Clone)]
+pub struct PageSink(pub Arc<dyn Fn(u32) -> std::io::Result<Tee> + Send + Sync>);
+
+impl std::fmt::Debug for PageSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PageSink")
+    }
 }
 
 impl Default for BatchConfig {
@@ -57,6 +71,7 @@ impl Default for BatchConfig {
             feed: Feed::Auto,
             busy_retries: 5,
             busy_first_pause: Duration::from_millis(250),
+            sink: None,
         }
     }
 }
@@ -251,7 +266,15 @@ fn run(
             dpi,
             side,
         };
-        match read_page(&mut dev, &cfg.read, cancel) {
+        let tee = match cfg.sink.as_ref().map(|s| (s.0)(number)).transpose() {
+            Ok(t) => t,
+            Err(e) => {
+                dev.cancel();
+                let _ = tx.send(Err(ScanError::Output(e.to_string())));
+                break;
+            }
+        };
+        match read_page(&mut dev, &cfg.read, cancel, tee) {
             Ok(raw) => {
                 let cut = match raw.completeness {
                     Completeness::CutShort { got, expected } => {
@@ -268,11 +291,11 @@ fn run(
                 }
             }
             Err(f) => {
-                if let Some(raw) = f.partial.filter(|r| !r.data.is_empty()) {
+                if let Some(raw) = f.partial.filter(|r| r.received() > 0) {
                     let mut raw = raw;
                     if raw.is_whole() {
                         // Cancelled after the last byte: still not handed over as whole.
-                        let n = raw.data.len() as u64;
+                        let n = raw.received();
                         raw.completeness = Completeness::CutShort {
                             got: n,
                             expected: n + 1,

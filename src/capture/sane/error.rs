@@ -98,6 +98,8 @@ pub enum ScanError {
     Cancelled,
     #[error("scanner is busy with another scan")]
     Locked,
+    #[error("cannot write the page: {0}")]
+    Output(String),
 }
 
 impl ScanError {
@@ -130,6 +132,7 @@ impl ScanError {
             ScanError::Frame(_) => "frame",
             ScanError::Cancelled => "cancelled",
             ScanError::Locked => "locked",
+            ScanError::Output(_) => "output",
         }
     }
 
@@ -184,6 +187,7 @@ impl ScanError {
             ScanError::Frame(_) => "Máy quét gửi dữ liệu ảnh không đọc được.".into(),
             ScanError::Cancelled => "Lượt quét đã bị hủy.".into(),
             ScanError::Locked => "Máy quét đang được dùng cho một lượt quét khác.".into(),
+            ScanError::Output(e) => format!("Không ghi được trang ra đĩa: {e}."),
         }
     }
 

@@ -3,7 +3,8 @@
 //! 16 bits, three-pass RED/GREEN/BLUE frames, unknown height (hand
 //! scanners, `lines = -1`) and padding at line ends.
 //!
-//! Pure code over byte buffers: never calls SANE, never touches files.
+//! Pure code over byte buffers: never calls SANE, never opens files (a
+//! caller may hand in a writer, the tee, that receives the PNM as it comes).
 //!
 //! Two outputs: `RawPage::pnm()` writes exactly the bytes `scanimage
 //! --format=pnm` writes for the same stream (the reference path, including
@@ -124,18 +125,115 @@ pub struct RawPage {
     /// then writes every byte received); false for buffered pages (three-pass
     /// or unknown height), of which only whole lines are kept.
     streamed: bool,
+    /// Bytes that went to a tee instead of `data` (then empty).
+    sunk: Option<u64>,
     pub completeness: Completeness,
 }
 
+/// A writer that receives a page's PNM (the bytes of `RawPage::pnm()`).
+pub type Tee = Box<dyn std::io::Write + Send>;
+
 /// Collects the frames of one page.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct PageAssembler {
     frames: Vec<(FrameParams, Vec<u8>, bool)>,
+    tee: Option<TeeState>,
+    /// Bytes written to a live tee and not held.
+    sunk: u64,
+}
+
+/// The tee and where it stands: a page sent as one stream of known height
+/// is written as it arrives (header first, as scanimage does); any other
+/// page is written whole by `finish`.
+struct TeeState {
+    w: Tee,
+    live: bool,
+    swap16: bool,
+    /// The first byte of a 16-bit sample split across two reads.
+    carry: Option<u8>,
+    error: Option<std::io::Error>,
+}
+
+impl TeeState {
+    fn write(&mut self, bytes: &[u8]) {
+        if self.error.is_some() {
+            return;
+        }
+        let r = if self.swap16 {
+            self.write_swapped(bytes)
+        } else {
+            self.w.write_all(bytes)
+        };
+        if let Err(e) = r {
+            self.error = Some(e);
+        }
+    }
+
+    /// 16-bit samples arrive in host order; PNM wants big-endian.
+    fn write_swapped(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
+        if let Some(first) = self.carry.take() {
+            let Some((&second, rest)) = bytes.split_first() else {
+                self.carry = Some(first);
+                return Ok(());
+            };
+            self.w.write_all(&[second, first])?;
+            bytes = rest;
+        }
+        let mut buf = [0u8; 1 << 14];
+        let mut chunks = bytes.chunks_exact(buf.len());
+        for c in &mut chunks {
+            buf.copy_from_slice(c);
+            swap_pairs(&mut buf);
+            self.w.write_all(&buf)?;
+        }
+        let rest = chunks.remainder();
+        let even = rest.len() & !1;
+        buf[..even].copy_from_slice(&rest[..even]);
+        swap_pairs(&mut buf[..even]);
+        self.w.write_all(&buf[..even])?;
+        // A trailing odd byte waits for its pair (and is dropped if none
+        // comes, as scanimage does).
+        self.carry = rest.get(even).copied();
+        Ok(())
+    }
+}
+
+fn swap_pairs(b: &mut [u8]) {
+    for pair in b.chunks_exact_mut(2) {
+        pair.swap(0, 1);
+    }
+}
+
+impl std::fmt::Debug for PageAssembler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PageAssembler")
+            .field("frames", &self.frames.len())
+            .field("tee", &self.tee.is_some())
+            .finish()
+    }
 }
 
 impl PageAssembler {
     pub fn new() -> PageAssembler {
         PageAssembler::default()
+    }
+
+    /// An assembler that writes the page's PNM to `tee`: as it arrives when
+    /// the page comes as one stream of known height (so the file grows
+    /// while the scanner works, and the bytes are not held: the page's
+    /// `data` stays empty), else whole at `finish`.
+    pub fn with_tee(tee: Tee) -> PageAssembler {
+        PageAssembler {
+            frames: Vec::new(),
+            sunk: 0,
+            tee: Some(TeeState {
+                w: tee,
+                live: false,
+                swap16: false,
+                carry: None,
+                error: None,
+            }),
+        }
     }
 
     /// Starts a frame with the parameters read after `sane_start`.
@@ -162,12 +260,28 @@ impl PageAssembler {
             .unwrap_or(1 << 20)
             .min(1 << 30);
         self.frames.push((p, Vec::with_capacity(cap), false));
+        let streams = self.frames.len() == 1
+            && p.format.plane().is_none()
+            && p.lines.is_some()
+            && !(p.depth == 1 && p.format == FrameFormat::Rgb);
+        if let (Some(t), true, Some(lines)) = (self.tee.as_mut(), streams, p.lines) {
+            let channels = if p.format == FrameFormat::Rgb { 3 } else { 1 };
+            let header = pnm_header(channels, p.depth, p.pixels_per_line, lines);
+            t.live = true;
+            t.swap16 = p.depth == 16 && cfg!(target_endian = "little");
+            if let Err(e) = t.w.write_all(header.as_bytes()) {
+                t.error = Some(e);
+            }
+        }
         Ok(())
     }
 
     /// Appends bytes of the current frame.
     pub fn push(&mut self, bytes: &[u8]) {
-        if let Some((_, v, _)) = self.frames.last_mut() {
+        if let Some(t) = self.tee.as_mut().filter(|t| t.live) {
+            t.write(bytes);
+            self.sunk += bytes.len() as u64;
+        } else if let Some((_, v, _)) = self.frames.last_mut() {
             v.extend_from_slice(bytes);
         }
     }
@@ -186,12 +300,37 @@ impl PageAssembler {
 
     /// Bytes received so far for this page.
     pub fn bytes(&self) -> u64 {
-        self.frames.iter().map(|(_, v, _)| v.len() as u64).sum()
+        self.sunk
+            + self
+                .frames
+                .iter()
+                .map(|(_, v, _)| v.len() as u64)
+                .sum::<u64>()
     }
 
     /// Builds the page. A frame not ended by EOF, a missing frame, or fewer
-    /// bytes than announced makes it `CutShort`.
-    pub fn finish(self) -> Result<RawPage, ScanError> {
+    /// bytes than announced makes it `CutShort`. With a tee, also completes
+    /// and flushes its PNM; a failed write is an `Output` error.
+    pub fn finish(mut self) -> Result<RawPage, ScanError> {
+        let tee = self.tee.take();
+        let page = self.assemble()?;
+        if let Some(mut t) = tee {
+            if !t.live {
+                if let Err(e) = page.write_pnm(&mut t.w) {
+                    t.error.get_or_insert(e);
+                }
+            }
+            if let Err(e) = t.w.flush() {
+                t.error.get_or_insert(e);
+            }
+            if let Some(e) = t.error {
+                return Err(ScanError::Output(e.to_string()));
+            }
+        }
+        Ok(page)
+    }
+
+    fn assemble(self) -> Result<RawPage, ScanError> {
         let Some((first, _, _)) = self.frames.first().cloned() else {
             return Err(ScanError::Frame("no frame".into()));
         };
@@ -222,6 +361,7 @@ impl PageAssembler {
                 header_lines: lines,
                 data,
                 streamed: true,
+                sunk: (self.sunk > 0).then_some(self.sunk),
                 completeness,
             });
         }
@@ -282,8 +422,21 @@ impl PageAssembler {
             header_lines: height,
             data,
             streamed: false,
+            sunk: None,
             completeness,
         })
+    }
+}
+
+/// The PNM header scanimage writes for a page of this shape.
+fn pnm_header(channels: u8, depth: u8, w: usize, h: usize) -> String {
+    let maxval = if depth <= 8 { 255 } else { 65535 };
+    if channels == 3 {
+        format!("P6\n# SANE data follows\n{w} {h}\n{maxval}\n")
+    } else if depth == 1 {
+        format!("P4\n# SANE data follows\n{w} {h}\n")
+    } else {
+        format!("P5\n# SANE data follows\n{w} {h}\n{maxval}\n")
     }
 }
 
@@ -292,30 +445,43 @@ impl RawPage {
         self.completeness == Completeness::Whole
     }
 
+    /// Bytes the scanner sent for this page (held or written to a tee).
+    pub fn received(&self) -> u64 {
+        self.sunk.unwrap_or(self.data.len() as u64)
+    }
+
+    fn refuse_sunk(&self) -> Result<(), ScanError> {
+        match self.sunk {
+            Some(_) => Err(ScanError::Output(
+                "the page's bytes went to its file and are not held".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// The PNM header scanimage writes for this page.
     pub fn pnm_header(&self) -> String {
-        let maxval = if self.depth <= 8 { 255 } else { 65535 };
-        let (w, h) = (self.pixels_per_line, self.header_lines);
-        if self.channels == 3 {
-            format!("P6\n# SANE data follows\n{w} {h}\n{maxval}\n")
-        } else if self.depth == 1 {
-            format!("P4\n# SANE data follows\n{w} {h}\n")
-        } else {
-            format!("P5\n# SANE data follows\n{w} {h}\n{maxval}\n")
-        }
+        pnm_header(
+            self.channels,
+            self.depth,
+            self.pixels_per_line,
+            self.header_lines,
+        )
     }
 
     /// The bytes of `scanimage --format=pnm` for the same stream: header,
     /// then the data with 16-bit samples turned big-endian.
     pub fn pnm(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.data.len() + 64);
-        // Writing to a Vec cannot fail.
+        // Writing to a Vec cannot fail; a page whose bytes went to a tee
+        // gives nothing.
         let _ = self.write_pnm(&mut out);
         out
     }
 
     /// Writes the same bytes as `pnm()` without building them in memory.
     pub fn write_pnm(&self, w: &mut impl std::io::Write) -> std::io::Result<()> {
+        self.refuse_sunk().map_err(std::io::Error::other)?;
         if self.depth == 1 && self.channels == 3 {
             // scanimage cannot write 1-bit RGB (it asserts); write a valid
             // 8-bit PPM with each bit as 0 or 255.
@@ -343,9 +509,7 @@ impl RawPage {
             for chunk in body.chunks(1 << 16) {
                 buf.clear();
                 buf.extend_from_slice(chunk);
-                for pair in buf.chunks_exact_mut(2) {
-                    pair.swap(0, 1);
-                }
+                swap_pairs(&mut buf);
                 w.write_all(&buf)?;
             }
             Ok(())
@@ -374,6 +538,7 @@ impl RawPage {
     /// The page as pixels: padding removed, 1-bit expanded to 8-bit grey
     /// (SANE: 1 = black), 16-bit decoded from host order.
     pub fn to_image(&self) -> Result<DynamicImage, ScanError> {
+        self.refuse_sunk()?;
         let w = self.pixels_per_line;
         let h = self.whole_lines();
         let ch = self.channels as usize;
@@ -465,6 +630,93 @@ mod tests {
                 Some(lines as usize)
             },
             depth,
+        }
+    }
+
+    /// A tee that keeps what it was given, for comparison.
+    #[derive(Clone, Default)]
+    struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// Feeds `frames` to an assembler, each in reads of `step` bytes.
+    fn feed(mut a: PageAssembler, frames: &[(FrameParams, Vec<u8>)], step: usize) -> RawPage {
+        for (p, bytes) in frames {
+            a.begin_frame(*p).unwrap();
+            for c in bytes.chunks(step) {
+                a.push(c);
+            }
+            a.end_frame();
+        }
+        a.finish().unwrap()
+    }
+
+    #[test]
+    fn tee_gets_exactly_the_pnm_for_every_shape_and_read_size() {
+        let ramp = |n: usize| (0..n).map(|i| (i * 7 % 251) as u8).collect::<Vec<u8>>();
+        let shapes: Vec<Vec<(FrameParams, Vec<u8>)>> = vec![
+            vec![(params(FrameFormat::Gray, 5, 4, 3, 8), ramp(15))],
+            // 16-bit with an odd trailing byte (dropped, as scanimage does).
+            vec![(params(FrameFormat::Rgb, 12, 2, 2, 16), ramp(25))],
+            vec![(params(FrameFormat::Gray, 1, 8, 4, 1), ramp(4))],
+            vec![(params(FrameFormat::Gray, 4, 2, -1, 16), ramp(12))],
+            vec![
+                (params(FrameFormat::Red, 3, 3, 2, 8), ramp(6)),
+                (params(FrameFormat::Green, 3, 3, 2, 8), ramp(6)),
+                (params(FrameFormat::Blue, 3, 3, 2, 8), ramp(6)),
+            ],
+        ];
+        for frames in &shapes {
+            let reference = feed(PageAssembler::new(), frames, 1 << 20).pnm();
+            for step in [1, 2, 3, 7, 1 << 20] {
+                let out = Shared::default();
+                let page = feed(PageAssembler::with_tee(Box::new(out.clone())), frames, step);
+                let got = out.0.lock().unwrap().clone();
+                assert_eq!(got, reference, "{:?} in reads of {step}", frames[0].0);
+                let whole = feed(PageAssembler::new(), frames, step);
+                assert_eq!(page.completeness, whole.completeness);
+                assert_eq!(page.received(), whole.received());
+            }
+        }
+    }
+
+    #[test]
+    fn a_streamed_page_is_not_held_and_says_so() {
+        let out = Shared::default();
+        let frames = [(params(FrameFormat::Gray, 2, 2, 2, 8), vec![1, 2, 3, 4])];
+        let page = feed(PageAssembler::with_tee(Box::new(out)), &frames, 3);
+        assert!(page.is_whole());
+        assert!(page.data.is_empty());
+        assert_eq!(page.received(), 4);
+        assert!(matches!(page.to_image(), Err(ScanError::Output(_))));
+    }
+
+    #[test]
+    fn a_failing_tee_is_an_output_error() {
+        struct Full;
+        impl std::io::Write for Full {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::Error::other("No space left on device"))
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let frames = [(params(FrameFormat::Gray, 2, 2, 2, 8), vec![1, 2, 3, 4])];
+        let mut a = PageAssembler::with_tee(Box::new(Full));
+        a.begin_frame(frames[0].0).unwrap();
+        a.push(&frames[0].1);
+        a.end_frame();
+        match a.finish() {
+            Err(ScanError::Output(m)) => assert!(m.contains("No space"), "{m}"),
+            other => panic!("{other:?}"),
         }
     }
 

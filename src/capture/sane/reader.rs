@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::device::{wait_readable, Device, ReadOutcome};
 use super::error::{Op, ScanError, Status};
-use super::frame::{FrameParams, PageAssembler, RawPage};
+use super::frame::{FrameParams, PageAssembler, RawPage, Tee};
 
 /// How the reader talks to the device.
 #[derive(Debug, Clone, Copy)]
@@ -46,13 +46,18 @@ impl From<ScanError> for ReadFailure {
     }
 }
 
-/// Reads all frames of a page after a successful `sane_start`.
+/// Reads all frames of a page after a successful `sane_start`; with a
+/// `tee`, the page's PNM is also written there as it arrives.
 pub fn read_page(
     dev: &mut Device,
     cfg: &ReadConfig,
     cancel: &AtomicBool,
+    tee: Option<Tee>,
 ) -> Result<RawPage, ReadFailure> {
-    let mut asm = PageAssembler::new();
+    let mut asm = match tee {
+        Some(t) => PageAssembler::with_tee(t),
+        None => PageAssembler::new(),
+    };
     let mut buf = vec![0u8; cfg.buffer_size.max(1)];
     loop {
         let params = dev.parameters().map_err(|e| fail(dev, e, None))?;
