@@ -87,6 +87,10 @@ enum Command {
     Devices {
         #[arg(long)]
         json: bool,
+        /// Only the device list (name, vendor, model, kind): no device is
+        /// opened, so it is quick and never disturbs a scan.
+        #[arg(long)]
+        list: bool,
     },
     /// Progress report by day and week.
     Report {
@@ -151,7 +155,7 @@ fn main() -> ExitCode {
             config.as_deref(),
         ),
         Command::Capture { device, out, opts } => cmd::scan::capture(&device, &out, &opts),
-        Command::Devices { json } => cmd::scan::devices(json),
+        Command::Devices { json, list } => cmd::scan::devices(json, list),
         Command::Book {
             action:
                 BookAction::Finish {

@@ -187,3 +187,184 @@ fn a_jam_reaches_the_operator_and_the_daemon_keeps_running() {
         std::fs::read_to_string(log_path).unwrap_or_default()
     );
 }
+
+/// `saned` serving the `test` backend on 127.0.0.1 (SANE's default port),
+/// in its own process group so that "unplugging" it kills its children too.
+struct Saned {
+    child: std::process::Child,
+}
+
+impl Saned {
+    fn start(server_cfg: &Path, log: &Path) -> Saned {
+        use std::os::unix::process::CommandExt;
+        let program = ["/usr/sbin/saned", "saned"]
+            .into_iter()
+            .find(|p| !p.starts_with('/') || Path::new(p).exists())
+            .unwrap();
+        let child = std::process::Command::new(program)
+            .args(["-l", "-e", "-b", "127.0.0.1", "-d", "1"])
+            .env("SANE_CONFIG_DIR", server_cfg)
+            .stderr(std::fs::File::create(log).unwrap())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let s = Saned { child };
+        wait_until(Duration::from_secs(10), "saned listens on 6566", || {
+            std::net::TcpStream::connect("127.0.0.1:6566").is_ok()
+        });
+        s
+    }
+
+    /// The cable pulled: saned and every connection it serves die at once.
+    fn unplug(mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .status();
+        let _ = self.child.wait();
+        wait_until(Duration::from_secs(10), "port 6566 is closed", || {
+            std::net::TcpStream::connect("127.0.0.1:6566").is_err()
+        });
+    }
+}
+
+impl Drop for Saned {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn listed(addr: std::net::SocketAddr) -> Vec<String> {
+    http::request(addr, "GET", "/api/scanners", &[], b"")
+        .json()
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["name"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// A network scanner (the `test` backend behind `saned`, reached through
+/// SANE's `net` backend) vanishes mid-scan, as an unplugged USB scanner
+/// does: the batch stops with a typed error and nothing half-read is filed,
+/// the daemon keeps serving, and when the scanner comes back it is found
+/// again by itself and scans into the same book.
+#[test]
+fn a_scanner_unplugged_mid_scan_is_found_again_and_scans() {
+    let work = tempfile::tempdir().unwrap();
+    if sane_test_config(work.path(), "Default").is_none() {
+        return;
+    }
+    if !Path::new("/usr/sbin/saned").exists() && !require("saned", "sane-utils") {
+        return;
+    }
+    if std::net::TcpStream::connect("127.0.0.1:6566").is_ok() {
+        panic!("something already listens on 127.0.0.1:6566 (a system saned?); stop it to run this test");
+    }
+    let server = work.path().join("saned");
+    std::fs::create_dir_all(&server).unwrap();
+    std::fs::write(server.join("dll.conf"), "test\n").unwrap();
+    std::fs::write(server.join("saned.conf"), "127.0.0.1\n").unwrap();
+    // First a slow scanner: a tenth of a second per line.
+    let slow = "number_of_devices 1\nmode Gray\ndepth 8\nresolution 50.0\ntest-picture \"Grid\"\nread-delay true\nread-delay-duration 100000\n";
+    std::fs::write(server.join("test.conf"), slow).unwrap();
+    let client = work.path().join("client");
+    std::fs::create_dir_all(&client).unwrap();
+    std::fs::write(client.join("dll.conf"), "net\n").unwrap();
+    std::fs::write(client.join("net.conf"), "connect_timeout = 5\n127.0.0.1\n").unwrap();
+
+    let saned = Saned::start(&server, &work.path().join("saned-1.log"));
+    let (d, addr) = start(work.path(), &client);
+    let name = listed(addr)
+        .into_iter()
+        .find(|n| n.starts_with("net:") && n.ends_with("test:0"))
+        .unwrap_or_else(|| panic!("no net:…:test:0 in {:?}\n{}", listed(addr), d.log()));
+    http::request(
+        addr,
+        "POST",
+        "/api/books",
+        &[("Content-Type", "application/json")],
+        br#"{"book":"KH.2012.03","open":true}"#,
+    );
+    let scan = format!("/api/scanners/scan?device={name}");
+    assert_eq!(http::request(addr, "POST", &scan, &[], b"").status, 200);
+    wait_until(
+        Duration::from_secs(20),
+        "the slow scan is under way",
+        || scanner_state(addr)["state"] == "scanning",
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    saned.unplug();
+
+    // The batch stops with a typed error; the scanner leaves the list.
+    wait_until(
+        Duration::from_secs(30),
+        "the scanner error is recorded",
+        || {
+            rusqlite::Connection::open(work.path().join("sohoa-data/state/journal.sqlite"))
+                .and_then(|c| {
+                    c.query_row(
+                        "SELECT COUNT(*) FROM events WHERE kind = 'scanner_error'",
+                        [],
+                        |r| r.get::<_, i64>(0),
+                    )
+                })
+                .is_ok_and(|n| n == 1)
+        },
+    );
+    wait_until(
+        Duration::from_secs(30),
+        "the scanner is gone from the list",
+        || !listed(addr).contains(&name),
+    );
+    // The page in flight (a page takes ~20 s here) is held in the spool,
+    // flagged for a rescan, never filed.
+    let pages = journal_pages(work.path());
+    assert!(
+        pages.iter().all(|p| p.2 != "filed"),
+        "a half-read page was filed: {pages:?}"
+    );
+    assert_eq!(
+        pages.iter().filter(|p| p.2 == "quarantined").count(),
+        1,
+        "{pages:?}"
+    );
+    let state = scanner_state(addr);
+    assert!(state.is_null() || state["state"] != "scanning", "{state}");
+    assert_eq!(
+        http::request(addr, "GET", "/api/health", &[], b"").status,
+        200
+    );
+
+    // Plugged back in, now at full speed: found again without a restart.
+    std::fs::write(
+        server.join("test.conf"),
+        "number_of_devices 1\nmode Gray\ndepth 8\nresolution 50.0\ntest-picture \"Color pattern\"\n",
+    )
+    .unwrap();
+    let _saned = Saned::start(&server, &work.path().join("saned-2.log"));
+    wait_until(
+        Duration::from_secs(30),
+        "the scanner is found again",
+        || listed(addr).contains(&name),
+    );
+    assert_eq!(scanner_state(addr)["state"], "ready");
+    assert_eq!(http::request(addr, "POST", &scan, &[], b"").status, 200);
+    wait_until(Duration::from_secs(60), "10 pages are filed", || {
+        journal_pages(work.path())
+            .iter()
+            .filter(|p| p.2 == "filed")
+            .count()
+            == 10
+    });
+    let log_path = work.path().join("daemon.log");
+    let status = d.stop();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        std::fs::read_to_string(log_path).unwrap_or_default()
+    );
+}

@@ -168,9 +168,10 @@ fn manage(
 ) {
     let mut served: HashMap<String, Served> = HashMap::new();
     let mut look = true;
+    let mut vanished = false;
     while !handle.is_stopping() {
         if look {
-            refresh(&handle, &rt, sane, &cfg, &mut served);
+            refresh(&handle, &rt, sane, &cfg, &mut served, &mut vanished);
             look = false;
         }
         match requests.recv_timeout(Duration::from_secs(cfg.rescan_secs)) {
@@ -205,8 +206,9 @@ fn refresh(
     sane: &'static Sane,
     cfg: &ScannerConfig,
     served: &mut HashMap<String, Served>,
+    vanished: &mut bool,
 ) {
-    let devices = match sane.devices() {
+    let devices = match list_devices() {
         Ok(d) => d,
         Err(e) => {
             tracing::warn!(error = %e, "cannot list scanners");
@@ -229,6 +231,20 @@ fn refresh(
             tracing::warn!(scanner = %name, "scanner disconnected");
             handle.scanners.remove(&name);
             handle.notify(format!("scanner {name} gone"));
+            *vanished = true;
+        }
+    }
+    // A scanner vanished earlier: start SANE afresh before serving what is
+    // there now, so no backend keeps dead state about it (done as soon as
+    // no device is open; until then, tried again at each look).
+    if *vanished && wanted.iter().any(|d| !served.contains_key(&d.name)) {
+        match sane.restart() {
+            Ok(true) => {
+                tracing::info!("SANE restarted after a scanner came back");
+                *vanished = false;
+            }
+            Ok(false) => tracing::info!("SANE restart waits until no scanner is in use"),
+            Err(e) => tracing::warn!(error = %e, "cannot restart SANE"),
         }
     }
     for info in wanted {
@@ -257,6 +273,65 @@ fn refresh(
         });
         served.insert(info.name.clone(), Served { info, stop });
     }
+}
+
+/// How long a device listing may take before it is given up.
+const LIST_LIMIT: Duration = Duration::from_secs(90);
+
+/// The device list, taken in a child process (`sohoa devices --list
+/// --json`, this same binary). Some backends crash the whole process inside
+/// `sane_get_devices` once a device has vanished (libsane-net 1.1.1 frees
+/// an invalid pointer after its host went away mid-scan); such a crash, or
+/// a backend that hangs while probing the network, must not take the
+/// daemon down with it.
+fn list_devices() -> Result<Vec<DeviceInfo>, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("cannot find sohoa itself: {e}"))?;
+    let mut child = std::process::Command::new(&exe)
+        .args(["devices", "--list", "--json"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run {} devices: {e}", exe.display()))?;
+    // Read the output while waiting, so a long list cannot fill the pipe.
+    let (mut so, mut se) = (child.stdout.take(), child.stderr.take());
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut out, mut err) = (Vec::new(), String::new());
+        if let Some(s) = so.as_mut() {
+            let _ = s.read_to_end(&mut out);
+        }
+        if let Some(s) = se.as_mut() {
+            let _ = s.read_to_string(&mut err);
+        }
+        (out, err)
+    });
+    let started = std::time::Instant::now();
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if started.elapsed() > LIST_LIMIT => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(format!(
+                    "listing scanners took over {} s (a backend hangs); gave up",
+                    LIST_LIMIT.as_secs()
+                ));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+            Err(e) => return Err(format!("cannot wait for the device list: {e}")),
+        }
+    };
+    let (stdout, stderr) = reader
+        .join()
+        .map_err(|_| "the device list reader failed".to_string())?;
+    if !status.success() {
+        return Err(format!(
+            "the device list failed ({status}): {}",
+            stderr.trim()
+        ));
+    }
+    serde_json::from_slice(&stdout).map_err(|e| format!("bad device list: {e}"))
 }
 
 /// The `current_books` key of one scanner: stable across replugs.

@@ -242,7 +242,7 @@ pub fn scan(
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn devices(as_json: bool) -> anyhow::Result<ExitCode> {
+pub fn devices(as_json: bool, list_only: bool) -> anyhow::Result<ExitCode> {
     let sane = match sane_or_exit() {
         Ok(s) => s,
         Err(code) => return Ok(code),
@@ -251,6 +251,18 @@ pub fn devices(as_json: bool) -> anyhow::Result<ExitCode> {
         Ok(l) => l,
         Err(e) => return Ok(report(&e)),
     };
+    if list_only {
+        use std::fmt::Write as _;
+        let mut text = String::new();
+        if as_json {
+            text = serde_json::to_string(&list)?;
+            text.push('\n');
+        }
+        for d in list.iter().filter(|_| !as_json) {
+            let _ = writeln!(text, "{}  {} {} ({})", d.name, d.vendor, d.model, d.kind);
+        }
+        return emit(&text);
+    }
     let mut all = Vec::new();
     for d in &list {
         let lock = device_lock(&Identity::of(d, None).key());

@@ -134,8 +134,17 @@ pub struct Batch {
     rx: Receiver<Result<Page, ScanError>>,
     cancel: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
+    /// Closed when the device thread ends.
+    ended: Receiver<()>,
     done: bool,
 }
+
+/// How long dropping a batch waits for its device thread. libsane's own
+/// reader threads can deadlock inside `sane_cancel` (sanei_thread cancels
+/// them asynchronously, which can leave malloc's lock taken; seen with the
+/// `test` backend about once in a hundred cancels); the caller must not
+/// hang with them.
+const END_WAIT: Duration = Duration::from_secs(10);
 
 impl Batch {
     /// Starts a batch on `device` (a SANE name) on a new device thread. The
@@ -152,9 +161,11 @@ impl Batch {
         let (tx, rx) = sync_channel(2);
         let c = cancel.clone();
         let name = device.to_string();
+        let (ended_tx, ended) = sync_channel::<()>(0);
         let thread = std::thread::Builder::new()
             .name(format!("sane:{name}"))
             .spawn(move || {
+                let _ended = ended_tx;
                 let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
                 run(sane, &name, &cfg, &c, &tx);
             })
@@ -163,6 +174,7 @@ impl Batch {
             rx,
             cancel,
             thread: Some(thread),
+            ended,
             done: false,
         })
     }
@@ -200,7 +212,19 @@ impl Drop for Batch {
         while self.rx.try_recv().is_ok() {}
         if let Some(t) = self.thread.take() {
             drop(std::mem::replace(&mut self.rx, sync_channel(0).1));
-            let _ = t.join();
+            match self.ended.recv_timeout(END_WAIT) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    // Left behind (detached) with the device it holds.
+                    tracing::error!(
+                        thread = t.thread().name().unwrap_or(""),
+                        "the scanner driver did not finish within {} s; left behind",
+                        END_WAIT.as_secs()
+                    );
+                }
+                _ => {
+                    let _ = t.join();
+                }
+            }
         }
     }
 }
@@ -269,7 +293,6 @@ fn run(
         let tee = match cfg.sink.as_ref().map(|s| (s.0)(number)).transpose() {
             Ok(t) => t,
             Err(e) => {
-                dev.cancel();
                 let _ = tx.send(Err(ScanError::Output(e.to_string())));
                 break;
             }

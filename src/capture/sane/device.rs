@@ -3,8 +3,11 @@
 //! I/O mode.
 //!
 //! `Device` is neither `Send` nor `Sync`: every call for one device happens
-//! on the thread that opened it (see `worker.rs`). This file never assembles
-//! pixels and never retries; callers decide.
+//! on the thread that opened it (a batch's device thread, `adf.rs`, or a
+//! button poll). Every call into the library, for any device, is also
+//! serialised by one process-wide lock, since backends need not be
+//! thread-safe. This file never assembles pixels and never retries;
+//! callers decide.
 
 use std::ffi::{c_void, CStr, CString};
 use std::marker::PhantomData;
@@ -18,14 +21,21 @@ use super::options::{Constraint, OptionDesc, OptionValue, Unit, ValueKind};
 pub struct Sane {
     sym: Symbols,
     pub version: (u8, u8, u16),
-    /// Serialises the calls that are global to the library (device list).
+    /// Serialises every call into the library. SANE does not promise that
+    /// backends are thread-safe, and some are not: the `net` backend shares
+    /// one connection per host between the device list and every open
+    /// device, so a device list taken while another thread scans corrupts
+    /// it (seen as a crash when the host went away mid-scan). Reads wait
+    /// for data outside the lock (select fd) whenever the backend allows.
     global: Mutex<()>,
+    /// Devices open now (changed only under `global`).
+    open_devices: std::sync::atomic::AtomicUsize,
 }
 
 static SANE: OnceLock<Result<Sane, ScanError>> = OnceLock::new();
 
 /// One entry of the device list, copied out of SANE's memory.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DeviceInfo {
     pub name: String,
     pub vendor: String,
@@ -59,16 +69,22 @@ impl Sane {
                 sym,
                 version: ((c >> 24) as u8, (c >> 16) as u8, c as u16),
                 global: Mutex::new(()),
+                open_devices: std::sync::atomic::AtomicUsize::new(0),
             })
         })
         .as_ref()
         .map_err(Clone::clone)
     }
 
+    /// Holds the library for one call (see `global`).
+    fn serial(&self) -> std::sync::MutexGuard<'_, ()> {
+        self.global.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// Every device SANE can reach, network backends included
     /// (`local_only = false`).
     pub fn devices(&self) -> Result<Vec<DeviceInfo>, ScanError> {
-        let _g = self.global.lock().unwrap_or_else(|p| p.into_inner());
+        let _g = self.serial();
         let mut list: *mut *const ffi::SaneDevice = std::ptr::null_mut();
         // SAFETY: valid out pointer; calls are serialised by `global`, and the
         // list is copied before the next call can invalidate it.
@@ -103,8 +119,16 @@ impl Sane {
     pub fn open(&'static self, name: &str) -> Result<Device, ScanError> {
         let cname = CString::new(name).map_err(|_| ScanError::NoDevice(name.replace('\0', "")))?;
         let mut h: SaneHandle = std::ptr::null_mut();
-        // SAFETY: valid C string and out pointer.
-        let st = unsafe { (self.sym.open)(cname.as_ptr(), &mut h) };
+        let st = {
+            let _g = self.serial();
+            // SAFETY: valid C string and out pointer.
+            let st = unsafe { (self.sym.open)(cname.as_ptr(), &mut h) };
+            if st == 0 && !h.is_null() {
+                self.open_devices
+                    .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+            st
+        };
         match Status::check(st) {
             Ok(()) if !h.is_null() => {}
             Ok(()) => return Err(ScanError::sane(Op::Open, Status::IoError)),
@@ -121,6 +145,28 @@ impl Sane {
         };
         dev.reload_options()?;
         Ok(dev)
+    }
+
+    /// Starts the library afresh (`sane_exit`, then `sane_init`) when no
+    /// device is open; returns whether it did. Only for recovery after a
+    /// scanner vanished: some backends keep dead state about it until then
+    /// (the `net` backend cannot open a device again once its host went
+    /// away mid-scan and came back).
+    pub fn restart(&self) -> Result<bool, ScanError> {
+        let _g = self.serial();
+        if self.open_devices.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+            return Ok(false);
+        }
+        let mut code: ffi::SaneWord = 0;
+        // SAFETY: no device is open (counted under the same lock), no other
+        // call can run meanwhile, and nothing from before (device lists,
+        // descriptors) is kept: every such pointer is copied out at once.
+        let st = unsafe {
+            (self.sym.exit)();
+            (self.sym.init)(&mut code, None)
+        };
+        Status::check(st).map_err(|s| ScanError::sane(Op::Init, s))?;
+        Ok(true)
     }
 
     /// `sane_strstatus`-like text is not needed: statuses are typed.
@@ -197,6 +243,8 @@ impl Device {
 
     /// Re-reads every option descriptor.
     pub fn reload_options(&mut self) -> Result<(), ScanError> {
+        // Held until every descriptor is copied.
+        let _g = self.sane.serial();
         let mut count: ffi::SaneWord = 0;
         // SAFETY: option 0 is always a 4-byte int holding the option count.
         let st = unsafe {
@@ -240,6 +288,7 @@ impl Device {
         }
         let words = (d.size.max(4) as usize).div_ceil(4);
         let mut buf = vec![0i32; words + 1];
+        let g = self.sane.serial();
         // SAFETY: the buffer holds at least `size` bytes (plus one spare word)
         // as the SANE spec requires for GET_VALUE.
         let st = unsafe {
@@ -251,6 +300,7 @@ impl Device {
                 std::ptr::null_mut(),
             )
         };
+        drop(g);
         Status::check(st).map_err(|s| ScanError::sane(Op::Option, s))?;
         let n = (d.size.max(0) as usize / 4).max(1);
         Ok(match d.kind {
@@ -303,6 +353,7 @@ impl Device {
             _ => return Err(bad(name, "value of the wrong type")),
         };
         let mut info: ffi::SaneWord = 0;
+        let g = self.sane.serial();
         // SAFETY: `buf` holds `size` bytes of the option's type (a bool is a
         // full 4-byte SANE_Word); the backend may write back a rounded value.
         let st = unsafe {
@@ -314,6 +365,7 @@ impl Device {
                 &mut info,
             )
         };
+        drop(g);
         Status::check(st).map_err(|s| match s {
             Status::Inval => bad(name, "value refused by the backend"),
             s => ScanError::sane(Op::Option, s),
@@ -331,6 +383,7 @@ impl Device {
         }
         let idx = d.index;
         let mut info: ffi::SaneWord = 0;
+        let g = self.sane.serial();
         // SAFETY: SET_AUTO takes no value pointer.
         let st = unsafe {
             (self.sane.sym.control_option)(
@@ -341,6 +394,7 @@ impl Device {
                 &mut info,
             )
         };
+        drop(g);
         Status::check(st).map_err(|s| ScanError::sane(Op::Option, s))?;
         self.after_set(info)
     }
@@ -360,6 +414,7 @@ impl Device {
     /// `sane_get_parameters`: an estimate before `start`, exact after.
     pub fn parameters(&self) -> Result<Parameters, ScanError> {
         let mut p = SaneParameters::default();
+        let _g = self.sane.serial();
         // SAFETY: valid out pointer of the C layout.
         let st = unsafe { (self.sane.sym.get_parameters)(self.handle, &mut p) };
         Status::check(st).map_err(|s| ScanError::sane(Op::Parameters, s))?;
@@ -368,8 +423,10 @@ impl Device {
 
     /// `sane_start`: begins a frame (or the next page of a batch).
     pub fn start(&mut self) -> Result<(), Status> {
+        let g = self.sane.serial();
         // SAFETY: the handle is open and owned by this thread.
         let st = keep_signals(|| unsafe { (self.sane.sym.start)(self.handle) });
+        drop(g);
         Status::check(st)?;
         self.scanning = true;
         Ok(())
@@ -379,10 +436,12 @@ impl Device {
     pub fn read(&mut self, buf: &mut [u8]) -> Result<ReadOutcome, Status> {
         let max = buf.len().min(i32::MAX as usize) as i32;
         let mut len: ffi::SaneWord = 0;
+        let g = self.sane.serial();
         // SAFETY: buf is valid for `max` bytes; `len` is a valid out pointer.
         let st = keep_signals(|| unsafe {
             (self.sane.sym.read)(self.handle, buf.as_mut_ptr(), max, &mut len)
         });
+        drop(g);
         match Status::check(st) {
             Ok(()) => Ok(ReadOutcome::Data((len.max(0) as usize).min(buf.len()))),
             Err(Status::Eof) => Ok(ReadOutcome::Eof),
@@ -392,6 +451,7 @@ impl Device {
 
     /// `sane_cancel`: ends the scan (also required after the last page).
     pub fn cancel(&mut self) {
+        let _g = self.sane.serial();
         // SAFETY: the handle is open; cancel is valid in any state.
         keep_signals(|| unsafe { (self.sane.sym.cancel)(self.handle) });
         self.scanning = false;
@@ -399,6 +459,7 @@ impl Device {
 
     /// `sane_set_io_mode`; `Err(Unsupported)` when the backend can't.
     pub fn set_io_mode(&mut self, non_blocking: bool) -> Result<(), Status> {
+        let _g = self.sane.serial();
         // SAFETY: valid open handle during a scan.
         let st = unsafe { (self.sane.sym.set_io_mode)(self.handle, non_blocking as i32) };
         Status::check(st)
@@ -407,8 +468,10 @@ impl Device {
     /// `sane_get_select_fd`; `Err(Unsupported)` when the backend has none.
     pub fn select_fd(&mut self) -> Result<i32, Status> {
         let mut fd: ffi::SaneWord = -1;
+        let g = self.sane.serial();
         // SAFETY: valid out pointer; the fd stays owned by the backend.
         let st = unsafe { (self.sane.sym.get_select_fd)(self.handle, &mut fd) };
+        drop(g);
         Status::check(st)?;
         if fd < 0 {
             return Err(Status::Unsupported);
@@ -422,8 +485,12 @@ impl Drop for Device {
         if self.scanning {
             self.cancel();
         }
+        let _g = self.sane.serial();
         // SAFETY: the handle is open and is never used after this.
         unsafe { (self.sane.sym.close)(self.handle) };
+        self.sane
+            .open_devices
+            .fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

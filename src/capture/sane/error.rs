@@ -100,6 +100,8 @@ pub enum ScanError {
     Locked,
     #[error("cannot write the page: {0}")]
     Output(String),
+    #[error("the scanner sent nothing for {0} s mid-page")]
+    Stalled(u64),
 }
 
 impl ScanError {
@@ -133,6 +135,7 @@ impl ScanError {
             ScanError::Cancelled => "cancelled",
             ScanError::Locked => "locked",
             ScanError::Output(_) => "output",
+            ScanError::Stalled(_) => "stalled",
         }
     }
 
@@ -149,6 +152,7 @@ impl ScanError {
         matches!(
             self,
             ScanError::DeviceGone(_)
+                | ScanError::Stalled(_)
                 | ScanError::Sane {
                     status: Status::IoError,
                     ..
@@ -188,6 +192,9 @@ impl ScanError {
             ScanError::Cancelled => "Lượt quét đã bị hủy.".into(),
             ScanError::Locked => "Máy quét đang được dùng cho một lượt quét khác.".into(),
             ScanError::Output(e) => format!("Không ghi được trang ra đĩa: {e}."),
+            ScanError::Stalled(s) => format!(
+                "Máy quét ngừng gửi dữ liệu {s} giây giữa trang. Hãy kiểm tra máy quét rồi quét lại trang này."
+            ),
         }
     }
 
@@ -218,6 +225,9 @@ impl ScanError {
             ScanError::DeviceGone(n) => {
                 format!("Lost the scanner {n}. Plug it back in; it will be found again.")
             }
+            ScanError::Stalled(s) => format!(
+                "The scanner sent nothing for {s} seconds mid-page. Check the scanner and rescan this page."
+            ),
             other => other.to_string(),
         }
     }

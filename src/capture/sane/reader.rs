@@ -3,10 +3,13 @@
 //! checking the cancel flag between reads.
 //!
 //! Never calls `sane_start` for the first frame (the batch does, since its
-//! status decides whether the feeder is empty), never retries a failed read.
+//! status decides whether the feeder is empty), never retries a failed read,
+//! and never calls `sane_cancel`: the batch does, after it has handed the
+//! error on (a backend may hang inside cancel; the operator must hear of
+//! the jam first).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::device::{wait_readable, Device, ReadOutcome};
 use super::error::{Op, ScanError, Status};
@@ -19,13 +22,22 @@ pub struct ReadConfig {
     pub buffer_size: usize,
     /// Ask for non-blocking I/O and the select fd when the backend offers them.
     pub non_blocking: bool,
+    /// A page that gets no byte for this long is given up (`Stalled`).
+    pub stall_limit: Duration,
 }
+
+/// Reads in a row that the select fd called readable but that brought
+/// nothing: the stream behind it is dead (a network scanner whose host went
+/// away leaves its socket readable at EOF while the backend keeps
+/// answering "no data yet").
+const DEAD_STREAM_READS: u32 = 200;
 
 impl Default for ReadConfig {
     fn default() -> Self {
         ReadConfig {
             buffer_size: 1 << 20,
             non_blocking: true,
+            stall_limit: Duration::from_secs(60),
         }
     }
 }
@@ -60,9 +72,9 @@ pub fn read_page(
     };
     let mut buf = vec![0u8; cfg.buffer_size.max(1)];
     loop {
-        let params = dev.parameters().map_err(|e| fail(dev, e, None))?;
-        let fp = FrameParams::from_sane(&params).map_err(|e| fail(dev, e, None))?;
-        asm.begin_frame(fp).map_err(|e| fail(dev, e, None))?;
+        let params = dev.parameters()?;
+        let fp = FrameParams::from_sane(&params)?;
+        asm.begin_frame(fp)?;
         // Non-blocking reads only together with a select fd: without one
         // they only buy busy polling, and some backends (the `test` backend
         // among them) end the frame when a non-blocking read finds no data.
@@ -74,9 +86,22 @@ pub fn read_page(
             None
         };
         let non_blocking = fd.is_some() && dev.set_io_mode(true).is_ok();
+        let mut last_data = Instant::now();
+        let mut empty_when_ready = 0u32;
         loop {
+            let dead = empty_when_ready >= DEAD_STREAM_READS;
+            if dead || last_data.elapsed() > cfg.stall_limit {
+                let error = if dead {
+                    ScanError::DeviceGone(dev.name().to_string())
+                } else {
+                    ScanError::Stalled(cfg.stall_limit.as_secs())
+                };
+                return Err(ReadFailure {
+                    error,
+                    partial: asm.finish().ok(),
+                });
+            }
             if cancel.load(Ordering::Relaxed) {
-                dev.cancel();
                 return Err(ReadFailure {
                     error: ScanError::Cancelled,
                     partial: asm.finish().ok(),
@@ -89,17 +114,23 @@ pub fn read_page(
             }
             match dev.read(&mut buf) {
                 Ok(ReadOutcome::Data(0)) => {
-                    if non_blocking && fd.is_none() {
+                    if fd.is_some() {
+                        empty_when_ready += 1;
+                    }
+                    if non_blocking {
                         std::thread::sleep(Duration::from_millis(2));
                     }
                 }
-                Ok(ReadOutcome::Data(n)) => asm.push(&buf[..n]),
+                Ok(ReadOutcome::Data(n)) => {
+                    asm.push(&buf[..n]);
+                    last_data = Instant::now();
+                    empty_when_ready = 0;
+                }
                 Ok(ReadOutcome::Eof) => {
                     asm.end_frame();
                     break;
                 }
                 Err(status) => {
-                    dev.cancel();
                     let partial = asm.finish().ok();
                     return Err(ReadFailure {
                         error: ScanError::sane(Op::Read, status),
@@ -112,7 +143,6 @@ pub fn read_page(
             break;
         }
         if let Err(status) = dev.start() {
-            dev.cancel();
             let partial = asm.finish().ok();
             return Err(ReadFailure {
                 error: ScanError::sane(Op::Start, status),
@@ -120,13 +150,7 @@ pub fn read_page(
             });
         }
     }
-    let page = asm.finish().map_err(|e| fail(dev, e, None))?;
-    Ok(page)
-}
-
-fn fail(dev: &mut Device, error: ScanError, partial: Option<RawPage>) -> ReadFailure {
-    dev.cancel();
-    ReadFailure { error, partial }
+    Ok(asm.finish()?)
 }
 
 /// Whether a status from `sane_start` is worth retrying after a pause.
