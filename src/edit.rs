@@ -172,6 +172,7 @@ pub fn reprocess(intake: &Intake, book: i64, seq: u32, profile: &str) -> Result<
     };
     report.insert("profile".into(), profile.into());
     report.insert("bytes".into(), encoded.bytes.len().into());
+    report.insert("quality".into(), encoded.quality.into());
     let report = serde_json::Value::Object(report);
     j.record_reprocessed(
         page,

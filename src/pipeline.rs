@@ -25,6 +25,8 @@ pub struct PageReport {
     pub height: u32,
     pub dpi: f32,
     pub bytes: usize,
+    /// JPEG quality the page was stored at (the byte budget may lower it).
+    pub quality: Option<u8>,
     pub ms: f64,
 }
 
@@ -58,6 +60,7 @@ pub fn inspect(frame: &Frame, imaging_cfg: &ImagingConfig, output: &OutputConfig
         height: a.crop[3],
         dpi,
         bytes: 0,
+        quality: None,
         ms: start.elapsed().as_secs_f64() * 1e3,
     }
 }
@@ -86,6 +89,7 @@ pub fn process(
         height: encoded.height,
         dpi: encoded.dpi,
         bytes: encoded.bytes.len(),
+        quality: encoded.quality,
         ms: start.elapsed().as_secs_f64() * 1e3,
     };
     Ok(Processed { encoded, report })

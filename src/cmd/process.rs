@@ -127,7 +127,7 @@ fn print_page(
             .map(|p| format!(" -> {}", p.display()))
             .unwrap_or_default();
         println!(
-            "{}{page}{out}: skew {:.2} deg (confidence {:.2}{}), orientation {}, crop {:?}, {}ink {:.2}%, {}x{} at {} dpi, {} bytes, {:.1} ms",
+            "{}{page}{out}: skew {:.2} deg (confidence {:.2}{}), orientation {}, crop {:?}, {}ink {:.2}%, {}x{} at {} dpi, {} bytes{}, {:.1} ms",
             input.display(),
             r.skew_deg,
             r.confidence,
@@ -140,6 +140,9 @@ fn print_page(
             r.height,
             r.dpi,
             r.bytes,
+            r.quality
+                .map(|q| format!(" (JPEG q{q})"))
+                .unwrap_or_default(),
             r.ms
         );
     }

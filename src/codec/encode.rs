@@ -9,7 +9,7 @@ use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
 
-use super::{g4tiff, jpeg, resample};
+use super::{budget, g4tiff, jpeg, resample};
 use crate::imaging::background::{self, NormalizeParams, PageStats};
 use crate::imaging::sauvola::{self, SauvolaParams};
 
@@ -28,6 +28,13 @@ pub struct OutputConfig {
     pub jpeg_quality: u8,
     /// JPEG quality of the colour (chroma) channels, 1 to 100.
     pub jpeg_chroma_quality: u8,
+    /// Byte budget of a JPEG page, kilobytes per A4 area (scaled by the
+    /// page's area); a page over it is stored at a lower quality, down to
+    /// `min_quality`. 0 turns budgets off.
+    pub page_kb: u32,
+    /// Lowest JPEG quality the budget may go to (1 to `jpeg_quality`);
+    /// the chroma quality follows in proportion.
+    pub min_quality: u8,
     /// Resolution written when the source does not say, dots per inch.
     pub default_dpi: u32,
     /// Resolution pages are stored at, dots per inch; pages scanned finer
@@ -53,6 +60,8 @@ impl Default for OutputConfig {
             profile: Profile::Colour,
             jpeg_quality: 50,
             jpeg_chroma_quality: 30,
+            page_kb: 100,
+            min_quality: 35,
             default_dpi: 300,
             storage_dpi: 200,
             normalize_background: true,
@@ -77,6 +86,23 @@ impl OutputConfig {
             errors.push(format!(
                 "output.jpeg_chroma_quality: {} is out of range (1 to 100)",
                 self.jpeg_chroma_quality
+            ));
+        }
+        if self.page_kb != 0 && !(10..=100_000).contains(&self.page_kb) {
+            errors.push(format!(
+                "output.page_kb: {} is out of range (0 for no budget, or 10 to 100000)",
+                self.page_kb
+            ));
+        }
+        if !(1..=100).contains(&self.min_quality) {
+            errors.push(format!(
+                "output.min_quality: {} is out of range (1 to 100)",
+                self.min_quality
+            ));
+        } else if self.min_quality > self.jpeg_quality && (1..=100).contains(&self.jpeg_quality) {
+            errors.push(format!(
+                "output.min_quality: {} is above output.jpeg_quality ({})",
+                self.min_quality, self.jpeg_quality
             ));
         }
         if !(50..=2400).contains(&self.default_dpi) {
@@ -111,10 +137,15 @@ impl OutputConfig {
         }
     }
 
-    fn jpeg_settings(&self) -> jpeg::JpegSettings {
+    /// Encoder settings at luma quality `quality`, the chroma quality
+    /// scaled in proportion (the configured pair at `jpeg_quality`).
+    fn jpeg_settings(&self, quality: u8) -> jpeg::JpegSettings {
+        let q = quality.clamp(1, 100) as u32;
+        let chroma = (self.jpeg_chroma_quality as u32 * q + self.jpeg_quality.max(1) as u32 / 2)
+            / self.jpeg_quality.max(1) as u32;
         jpeg::JpegSettings {
-            quality: self.jpeg_quality,
-            chroma_quality: self.jpeg_chroma_quality,
+            quality: q as u8,
+            chroma_quality: chroma.clamp(1, 100) as u8,
             optimize: true,
             progressive: false,
         }
@@ -161,6 +192,8 @@ pub struct Encoded {
     pub height: u32,
     /// Stored resolution, dots per inch.
     pub dpi: f32,
+    /// JPEG (luma) quality used; `None` for bilevel pages.
+    pub quality: Option<u8>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -311,24 +344,29 @@ fn resample(image: &DynamicImage, dpi: f32, storage_dpi: u32) -> (DynamicImage, 
     (out, target)
 }
 
-/// Compresses a prepared page: JPEG for colour and grey, G4 TIFF for bilevel.
+/// Compresses a prepared page: JPEG for colour and grey (within the page's
+/// byte budget when it can, see `budget`), G4 TIFF for bilevel.
 pub fn compress(p: &Prepared, cfg: &OutputConfig) -> Result<Encoded, EncodeError> {
     let (width, height) = (p.image.width(), p.image.height());
-    let (bytes, ext) = match (p.kind, &p.image) {
-        (PageKind::Colour, DynamicImage::ImageRgb8(rgb)) => (
-            jpeg::encode_with(rgb.as_raw(), width, height, 3, &cfg.jpeg_settings(), p.dpi)?,
-            "jpg",
-        ),
+    let limit = budget::page_budget(cfg.page_kb, width, height, p.dpi);
+    let jpeg_fit = |px: &[u8], channels: u8| {
+        budget::fit(cfg.jpeg_quality, cfg.min_quality, limit, |q| {
+            jpeg::encode_with(px, width, height, channels, &cfg.jpeg_settings(q), p.dpi)
+        })
+    };
+    let (bytes, ext, quality) = match (p.kind, &p.image) {
+        (PageKind::Colour, DynamicImage::ImageRgb8(rgb)) => {
+            let c = jpeg_fit(rgb.as_raw(), 3)?;
+            (c.bytes, "jpg", Some(c.quality))
+        }
         (PageKind::Bilevel, img) => {
             let page = g4tiff::encode_g4(&img.to_luma8(), p.dpi)?;
-            (g4tiff::tiff(&[page], SOFTWARE)?, "tif")
+            (g4tiff::tiff(&[page], SOFTWARE)?, "tif", None)
         }
         (_, img) => {
             let g = img.to_luma8();
-            (
-                jpeg::encode_with(g.as_raw(), width, height, 1, &cfg.jpeg_settings(), p.dpi)?,
-                "jpg",
-            )
+            let c = jpeg_fit(g.as_raw(), 1)?;
+            (c.bytes, "jpg", Some(c.quality))
         }
     };
     Ok(Encoded {
@@ -338,6 +376,7 @@ pub fn compress(p: &Prepared, cfg: &OutputConfig) -> Result<Encoded, EncodeError
         width,
         height,
         dpi: p.dpi,
+        quality,
     })
 }
 
@@ -351,6 +390,8 @@ mod tests {
         let cfg = OutputConfig {
             jpeg_quality: 0,
             jpeg_chroma_quality: 101,
+            page_kb: 5,
+            min_quality: 0,
             storage_dpi: 20,
             white_point: 2.0,
             bilevel_k: 0.0,
@@ -362,6 +403,8 @@ mod tests {
         for key in [
             "jpeg_quality",
             "jpeg_chroma_quality",
+            "page_kb",
+            "min_quality",
             "storage_dpi",
             "white_point",
             "bilevel_k",
@@ -427,5 +470,82 @@ mod tests {
             (200, 100, 200.0, PageKind::Grey)
         );
         assert!(encode(&DynamicImage::ImageLuma8(GrayImage::new(0, 0)), 300.0, &cfg).is_err());
+    }
+
+    #[test]
+    fn page_budget_caps_jpeg_pages_and_reports_the_quality() {
+        // Dense blue "writing" over the whole page.
+        let img = DynamicImage::ImageRgb8(RgbImage::from_fn(1200, 900, |x, y| {
+            if (x / 3 + y / 7) % 4 == 0 && y % 30 < 24 {
+                Rgb([30, 40, 150])
+            } else {
+                Rgb([235, 225, 190])
+            }
+        }));
+        let off = OutputConfig {
+            page_kb: 0,
+            ..OutputConfig::default()
+        };
+        let full = encode(&img, 200.0, &off).unwrap();
+        assert_eq!(full.quality, Some(off.jpeg_quality));
+        let limit = budget::page_budget(100, 1200, 900, 200.0).unwrap();
+        assert!(
+            full.bytes.len() > limit,
+            "test page too light: {}",
+            full.bytes.len()
+        );
+        // A budget between the floor and the full size is met.
+        let floor = encode(
+            &img,
+            200.0,
+            &OutputConfig {
+                jpeg_quality: 35,
+                jpeg_chroma_quality: 21,
+                ..off.clone()
+            },
+        )
+        .unwrap();
+        let kb = ((floor.bytes.len() + full.bytes.len()) / 2) as f64 / 1024.0
+            * budget::page_budget(1, 1200, 900, 200.0)
+                .map(|b| 1024.0 / b as f64)
+                .unwrap();
+        let cfg = OutputConfig {
+            page_kb: kb.round() as u32,
+            ..OutputConfig::default()
+        };
+        let fit = encode(&img, 200.0, &cfg).unwrap();
+        let want = budget::page_budget(cfg.page_kb, 1200, 900, 200.0).unwrap();
+        assert!(fit.bytes.len() <= want, "{} > {want}", fit.bytes.len());
+        let q = fit.quality.unwrap();
+        assert!(q > cfg.min_quality && q < cfg.jpeg_quality, "q{q}");
+        // Out of reach: stored at the floor, over the budget.
+        let tight = OutputConfig {
+            page_kb: 10,
+            ..OutputConfig::default()
+        };
+        let e = encode(&img, 200.0, &tight).unwrap();
+        assert_eq!(e.quality, Some(tight.min_quality));
+        assert_eq!(e.bytes.len(), floor.bytes.len());
+        // Bilevel pages have no JPEG quality.
+        let bi = OutputConfig {
+            profile: Profile::Bilevel,
+            ..OutputConfig::default()
+        };
+        assert_eq!(encode(&img, 200.0, &bi).unwrap().quality, None);
+    }
+
+    #[test]
+    fn min_quality_above_jpeg_quality_is_refused() {
+        let cfg = OutputConfig {
+            jpeg_quality: 40,
+            min_quality: 60,
+            ..OutputConfig::default()
+        };
+        let mut errors = Vec::new();
+        cfg.validate(&mut errors);
+        assert!(
+            errors.iter().any(|e| e.starts_with("output.min_quality:")),
+            "{errors:?}"
+        );
     }
 }

@@ -4,6 +4,7 @@
 //! Codecs work on bytes in memory; they never open, write or rename files
 //! (the store does that), and never panic on hostile input.
 
+pub mod budget;
 pub mod complete;
 pub mod decode;
 pub mod encode;
