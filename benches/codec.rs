@@ -10,6 +10,9 @@
 //!    time, and PSNR of the decoded file against (a) the prepared page
 //!    (codec loss only) and (b) the source luminance (includes the paper
 //!    flattening, which changes the paper on purpose).
+//! 3. The per-page byte budget (`output.page_kb`, `output.min_quality`)
+//!    against the same output without it: KB per A4, quality chosen, ink
+//!    PSNR/SSIM. `SOHOA_BENCH_BUDGET_ONLY=1` runs only this part.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -274,6 +277,96 @@ fn profile_table(pages: &[(String, DynamicImage, f32)]) {
                 src_psnr,
             );
         }
+    }
+}
+
+/// The byte budget (`output.page_kb`, `output.min_quality`) against the
+/// same output without it, per JPEG page: KB scaled to A4 at the stored
+/// dpi, the quality chosen, time of the compression step, and ink PSNR and
+/// SSIM of the decoded file against the prepared (flattened) page.
+fn budget_table(pages: &[(String, DynamicImage, f32)]) {
+    let new = OutputConfig::default();
+    let old = OutputConfig {
+        page_kb: 0,
+        ..new.clone()
+    };
+    let auto = OutputConfig {
+        profile: Profile::Auto,
+        ..new.clone()
+    };
+    println!(
+        "\n{:<24} {:<7} {:<10} {:>8} {:>8} {:>5} {:>8} {:>9} {:>9}",
+        "page", "stored", "settings", "KB/A4", "budget", "q", "comp ms", "inkPSNRp", "inkSSIMp"
+    );
+    let (mut n, mut fit_n, mut old_sum, mut new_sum) = (0, 0, 0f64, 0f64);
+    for (name, img, dpi) in pages {
+        for (profile, base) in [("colour", &new), ("auto", &auto)] {
+            let Ok(p) = encode::prepare(img, *dpi, base) else {
+                continue;
+            };
+            // Auto rows only for colour sources it stores as grey.
+            let colour_source = !matches!(
+                img,
+                DynamicImage::ImageLuma8(_)
+                    | DynamicImage::ImageLuma16(_)
+                    | DynamicImage::ImageLumaA8(_)
+            );
+            if p.kind == PageKind::Bilevel
+                || (profile == "auto" && (p.kind == PageKind::Colour || !colour_source))
+            {
+                continue;
+            }
+            let reference = p.image.to_luma8();
+            let a4 = 8.27 * 11.69 * (p.dpi as f64).powi(2);
+            let area = p.image.width() as f64 * p.image.height() as f64;
+            let budget_kb = new.page_kb as f64 * area / a4;
+            for (label, cfg) in [("old q50/c30", &old), ("budget", &new)] {
+                let cfg = OutputConfig {
+                    profile: base.profile,
+                    ..cfg.clone()
+                };
+                let mut e = None;
+                let ms = median_ms(|| e = Some(encode::compress(&p, &cfg).unwrap()), 3);
+                let Some(e) = e else { continue };
+                let d = sohoa::codec::decode(&e.bytes)
+                    .unwrap()
+                    .remove(0)
+                    .image
+                    .to_luma8();
+                let kb_a4 = e.bytes.len() as f64 / 1024.0 * a4 / area;
+                if label == "budget" {
+                    n += 1;
+                    new_sum += kb_a4;
+                    if e.bytes.len() as f64 <= budget_kb * 1024.0 * 1.005 {
+                        fit_n += 1;
+                    }
+                } else {
+                    old_sum += kb_a4;
+                }
+                println!(
+                    "{name:<24} {:<7} {label:<10} {kb_a4:>8.1} {:>8} {:>5} {ms:>8.1} {:>9.2} {:>9.4}",
+                    format!("{:?}", e.kind).to_lowercase(),
+                    if label == "budget" {
+                        format!("{:.1}", budget_kb * a4 / area)
+                    } else {
+                        "-".into()
+                    },
+                    e.quality.map(|q| q.to_string()).unwrap_or_default(),
+                    ink_psnr(&d, &reference),
+                    ink_ssim(&d, &reference),
+                );
+            }
+        }
+    }
+    if n > 0 {
+        println!(
+            "{n} JPEG pages: {fit_n} within the budget of {} KB/A4 at q>={}; mean KB/A4 old {:.1}, budget {:.1} ({:.0}%)",
+            new.page_kb,
+            new.min_quality,
+            old_sum / n as f64,
+            new_sum / n as f64,
+            100.0 * new_sum / old_sum
+        );
     }
 }
 
@@ -579,6 +672,39 @@ fn encoders(name: &str, img: &RgbImage, dpi: f32) {
     );
 }
 
+/// The synthetic register page, the feyn register page and every corpus page.
+fn all_pages(scan: RgbImage) -> Vec<(String, DynamicImage, f32)> {
+    let mut pages: Vec<(String, DynamicImage, f32)> = vec![(
+        "register-synth".into(),
+        DynamicImage::ImageRgb8(scan),
+        300.0,
+    )];
+    if let Some((img, dpi)) = register_page() {
+        pages.push(("register-feyn".into(), DynamicImage::ImageRgb8(img), dpi));
+    }
+    let mut names: Vec<_> = std::fs::read_dir(corpus())
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    for n in names.iter().filter(|n| !n.ends_with(".md")) {
+        let Ok(bytes) = std::fs::read(corpus().join(n)) else {
+            continue;
+        };
+        let Ok(mut frames) = sohoa::codec::decode(&bytes) else {
+            continue;
+        };
+        let f = frames.remove(0);
+        // The corpus's two JPEGs carry no resolution; they are ~150 dpi scans.
+        let dpi = f.dpi.unwrap_or(150.0);
+        pages.push((n.clone(), f.image, dpi));
+    }
+    pages
+}
+
 fn main() {
     let Some(printed) = std::fs::read(corpus().join("feyn.tif"))
         .ok()
@@ -596,6 +722,10 @@ fn main() {
         scan.height(),
         t.elapsed().as_secs_f64()
     );
+    if std::env::var_os("SOHOA_BENCH_BUDGET_ONLY").is_some() {
+        budget_table(&all_pages(scan));
+        return;
+    }
     if let Some(dir) = std::env::var_os("SOHOA_BENCH_CROPS") {
         let _ = std::fs::create_dir_all(&dir);
         let _ = scan.save(Path::new(&dir).join("register-scan.png"));
@@ -671,34 +801,14 @@ fn main() {
     encoders("register flattened 200", &flat, 200.0);
     encoders("register raw 200", &small, 200.0);
 
-    let mut pages: Vec<(String, DynamicImage, f32)> = vec![(
-        "register-synth".into(),
-        DynamicImage::ImageRgb8(scan),
-        300.0,
-    )];
-    if let Some((img, dpi)) = register_page() {
-        pages.push(("register-feyn".into(), DynamicImage::ImageRgb8(img), dpi));
-    }
-    let mut names: Vec<_> = std::fs::read_dir(corpus())
-        .map(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.file_name().to_string_lossy().into_owned())
-                .collect()
-        })
-        .unwrap_or_default();
-    names.sort();
-    for n in names.iter().filter(|n| !n.ends_with(".md")) {
-        let Ok(bytes) = std::fs::read(corpus().join(n)) else {
-            continue;
-        };
-        let Ok(mut frames) = sohoa::codec::decode(&bytes) else {
-            continue;
-        };
-        let f = frames.remove(0);
-        // The corpus's two JPEGs carry no resolution; they are ~150 dpi scans.
-        let dpi = f.dpi.unwrap_or(150.0);
-        pages.push((n.clone(), f.image, dpi));
-    }
+    let pages = all_pages(scan);
+    println!("\n== byte budget: output.page_kb {} KB/A4, output.min_quality {} vs no budget (q{}/c{}); 'auto' rows for pages auto stores as grey ==",
+        OutputConfig::default().page_kb,
+        OutputConfig::default().min_quality,
+        OutputConfig::default().jpeg_quality,
+        OutputConfig::default().jpeg_chroma_quality,
+    );
+    budget_table(&pages);
     println!("\n== per page and profile (KB/A4: bytes scaled to an A4 page at the stored dpi; 'old' = previous defaults q75, 300 dpi, old tone curve) ==");
     profile_table(&pages);
 }
