@@ -30,6 +30,42 @@ pub fn page_budget(page_kb: u32, width: u32, height: u32, dpi: f32) -> Option<us
     Some(((page_kb as f64 * 1024.0 * area / A4_SQ_IN).round() as usize).max(1))
 }
 
+/// Rows per band, and one band in `PROBE_EVERY`, of the size probe: a
+/// JPEG's size is close to the sum of its MCU rows', so a quarter of the
+/// page in whole 16-row bands, spread over its height, predicts the whole.
+pub const PROBE_BAND: usize = 16;
+pub const PROBE_EVERY: usize = 4;
+
+/// The rows of the size probe out of a `height`-row image whose rows are
+/// `row_bytes` long; with the number of rows taken.
+pub fn probe_rows(px: &[u8], row_bytes: usize, height: usize) -> (Vec<u8>, usize) {
+    let mut out = Vec::with_capacity(px.len() / PROBE_EVERY + row_bytes * PROBE_BAND);
+    let mut rows = 0;
+    for band in (0..height).step_by(PROBE_BAND * PROBE_EVERY) {
+        let end = (band + PROBE_BAND).min(height);
+        if let Some(b) = px.get(band * row_bytes..end * row_bytes) {
+            out.extend_from_slice(b);
+            rows += end - band;
+        }
+    }
+    (out, rows)
+}
+
+/// The quality to try first, from the probe's size estimate of the page
+/// at `max_q`: `max_q` when it should fit, else the model's guess (down
+/// to `min_q`), so that a page far over its budget costs one encode at
+/// the floor instead of two or more.
+pub fn start_quality(max_q: u8, min_q: u8, budget: usize, estimate: usize) -> u8 {
+    let max_q = max_q.clamp(1, 100);
+    let min_q = min_q.clamp(1, max_q);
+    if estimate <= budget {
+        return max_q;
+    }
+    let ratio = budget as f64 / estimate.max(1) as f64;
+    let guess = (max_q as f64 * ((ratio - 1.0) / LOG_SLOPE).exp()).floor();
+    guess.clamp(min_q as f64, max_q as f64) as u8
+}
+
 /// What the search settled on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Choice {
@@ -134,6 +170,22 @@ pub fn fit<E>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn probe_takes_one_band_in_four_and_start_follows_the_estimate() {
+        // 70 rows of 2 bytes, each row filled with its number.
+        let px: Vec<u8> = (0..70u8).flat_map(|r| [r, r]).collect();
+        let (sample, rows) = probe_rows(&px, 2, 70);
+        assert_eq!(rows, 16 + 6); // rows 0..16 and 64..70
+        assert_eq!(sample.len(), rows * 2);
+        assert_eq!(sample[32], 64);
+        // Fits: the configured quality. Far over: the floor. Slightly over:
+        // in between.
+        assert_eq!(start_quality(50, 35, 1000, 900), 50);
+        assert_eq!(start_quality(50, 35, 1000, 5000), 35);
+        let q = start_quality(50, 20, 1000, 1100);
+        assert!(q > 20 && q < 50, "q{q}");
+    }
     use crate::codec::jpeg;
 
     /// A dense text-like colour page: strokes, a stamp colour, noise.

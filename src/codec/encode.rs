@@ -350,7 +350,24 @@ pub fn compress(p: &Prepared, cfg: &OutputConfig) -> Result<Encoded, EncodeError
     let (width, height) = (p.image.width(), p.image.height());
     let limit = budget::page_budget(cfg.page_kb, width, height, p.dpi);
     let jpeg_fit = |px: &[u8], channels: u8| {
-        budget::fit(cfg.jpeg_quality, cfg.min_quality, limit, |q| {
+        let start = match limit.filter(|_| height > 0) {
+            Some(b) => {
+                let row = width as usize * channels as usize;
+                let (sample, rows) = budget::probe_rows(px, row, height as usize);
+                let probe = jpeg::encode_with(
+                    &sample,
+                    width,
+                    rows as u32,
+                    channels,
+                    &cfg.jpeg_settings(cfg.jpeg_quality),
+                    p.dpi,
+                )?;
+                let estimate = probe.len() * height as usize / rows.max(1);
+                budget::start_quality(cfg.jpeg_quality, cfg.min_quality, b, estimate)
+            }
+            None => cfg.jpeg_quality,
+        };
+        budget::fit(start, cfg.min_quality, limit, |q| {
             jpeg::encode_with(px, width, height, channels, &cfg.jpeg_settings(q), p.dpi)
         })
     };
