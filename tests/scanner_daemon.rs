@@ -80,6 +80,30 @@ fn scanner_state(addr: std::net::SocketAddr) -> serde_json::Value {
     http::request(addr, "GET", "/api/scanners", &[], b"").json()[0].clone()
 }
 
+/// How many scanner errors the journal recorded (None while unreadable).
+fn scanner_errors(dir: &Path) -> Option<i64> {
+    rusqlite::Connection::open(dir.join("sohoa-data/state/journal.sqlite"))
+        .and_then(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM events WHERE kind = 'scanner_error'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .ok()
+}
+
+/// Stops the daemon and checks it left cleanly (exit 0), showing its log if not.
+fn stop_cleanly(d: Daemon, dir: &Path) {
+    let log_path = dir.join("daemon.log");
+    let status = d.stop();
+    assert!(
+        status.success(),
+        "{status:?}\n{}",
+        std::fs::read_to_string(log_path).unwrap_or_default()
+    );
+}
+
 #[test]
 fn a_scan_request_files_the_whole_feeder_into_the_open_book() {
     let work = tempfile::tempdir().unwrap();
@@ -125,13 +149,7 @@ fn a_scan_request_files_the_whole_feeder_into_the_open_book() {
         .query_row("SELECT report FROM pages WHERE seq = 1", [], |r| r.get(0))
         .unwrap();
     assert!(report.contains("\"dpi\":50"), "{report}");
-    let log_path = work.path().join("daemon.log");
-    let status = d.stop();
-    assert!(
-        status.success(),
-        "{status:?}\n{}",
-        std::fs::read_to_string(log_path).unwrap_or_default()
-    );
+    stop_cleanly(d, work.path());
 }
 
 #[test]
@@ -170,22 +188,8 @@ fn a_jam_reaches_the_operator_and_the_daemon_keeps_running() {
         http::request(addr, "GET", "/api/health", &[], b"").status,
         200
     );
-    let n: i64 = rusqlite::Connection::open(work.path().join("sohoa-data/state/journal.sqlite"))
-        .unwrap()
-        .query_row(
-            "SELECT COUNT(*) FROM events WHERE kind = 'scanner_error'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(n, 1);
-    let log_path = work.path().join("daemon.log");
-    let status = d.stop();
-    assert!(
-        status.success(),
-        "{status:?}\n{}",
-        std::fs::read_to_string(log_path).unwrap_or_default()
-    );
+    assert_eq!(scanner_errors(work.path()), Some(1));
+    stop_cleanly(d, work.path());
 }
 
 /// `saned` serving the `test` backend on 127.0.0.1 (SANE's default port),
@@ -215,13 +219,18 @@ impl Saned {
         s
     }
 
-    /// The cable pulled: saned and every connection it serves die at once.
-    fn unplug(mut self) {
+    /// Kills saned's whole process group (it forks one child per client).
+    fn kill(&mut self) {
         let group = format!("-{}", self.child.id());
         let _ = std::process::Command::new("kill")
             .args(["-KILL", "--", &group])
             .status();
         let _ = self.child.wait();
+    }
+
+    /// The cable pulled: saned and every connection it serves die at once.
+    fn unplug(mut self) {
+        self.kill();
         wait_until(Duration::from_secs(10), "port 6566 is closed", || {
             std::net::TcpStream::connect("127.0.0.1:6566").is_err()
         });
@@ -230,10 +239,7 @@ impl Saned {
 
 impl Drop for Saned {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
-        let _ = self.child.wait();
+        self.kill();
     }
 }
 
@@ -303,17 +309,7 @@ fn a_scanner_unplugged_mid_scan_is_found_again_and_scans() {
     wait_until(
         Duration::from_secs(30),
         "the scanner error is recorded",
-        || {
-            rusqlite::Connection::open(work.path().join("sohoa-data/state/journal.sqlite"))
-                .and_then(|c| {
-                    c.query_row(
-                        "SELECT COUNT(*) FROM events WHERE kind = 'scanner_error'",
-                        [],
-                        |r| r.get::<_, i64>(0),
-                    )
-                })
-                .is_ok_and(|n| n == 1)
-        },
+        || scanner_errors(work.path()) == Some(1),
     );
     wait_until(
         Duration::from_secs(30),
@@ -360,11 +356,5 @@ fn a_scanner_unplugged_mid_scan_is_found_again_and_scans() {
             .count()
             == 10
     });
-    let log_path = work.path().join("daemon.log");
-    let status = d.stop();
-    assert!(
-        status.success(),
-        "{status:?}\n{}",
-        std::fs::read_to_string(log_path).unwrap_or_default()
-    );
+    stop_cleanly(d, work.path());
 }
