@@ -2,6 +2,8 @@
 //! refused while files are quarantined, and once finished.
 
 mod common;
+#[path = "support/pages.rs"]
+mod pages;
 
 use std::io::Read;
 use std::path::Path;
@@ -88,5 +90,81 @@ fn finishing_is_refused_while_files_are_quarantined() {
         work.path(),
         &["book", "finish", "KS.2002.01", "--accept-quarantined"],
     );
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+/// A textured sheet with no writing: blank by the pipeline's measure.
+fn blank_png() -> Vec<u8> {
+    let img = image::GrayImage::from_fn(160, 220, |x, y| {
+        image::Luma([228 + ((x * 7 + y * 3) % 9) as u8])
+    });
+    let mut out = Vec::new();
+    image::DynamicImage::ImageLuma8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .unwrap();
+    out
+}
+
+#[test]
+fn blank_drop_leaves_blank_pages_out_of_the_pdfs_without_renumbering() {
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("p1.png"), pages::page_png(1)).unwrap();
+    std::fs::write(input.join("p2.png"), blank_png()).unwrap();
+    std::fs::write(input.join("p3.png"), pages::page_png(3)).unwrap();
+    std::fs::write(work.path().join("c.toml"), "[imaging]\nblank = \"drop\"\n").unwrap();
+    let args = ["--config", "c.toml"];
+    let out = run(
+        work.path(),
+        &[&["ingest", "in", "--book", "KT.2003.01"][..], &args].concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("(blank page)"), "{}", text(&out));
+    let out = run(
+        work.path(),
+        &[&["book", "finish", "KT.2003.01"][..], &args].concat(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("left out as blank"), "{}", text(&out));
+    assert!(text(&out).contains("2 cases, 2 pages"), "{}", text(&out));
+    let dir = work
+        .path()
+        .join("sohoa-data/archive/Chưa đặt/KT/2003/KT.2003.01");
+    // One page per case: case 2 was the blank page; 1 and 3 keep their numbers.
+    assert!(dir.join("KT.2003.01.001.pdf").is_file());
+    assert!(!dir.join("KT.2003.01.002.pdf").exists());
+    assert!(dir.join("KT.2003.01.003.pdf").is_file());
+    // The blank page itself is still filed under its number.
+    assert!(
+        dir.join("KT.2003.01.p0002.jpg").is_file(),
+        "{:?}",
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn blank_drop_refuses_a_book_of_only_blank_pages() {
+    let work = tempfile::tempdir().unwrap();
+    let input = work.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(input.join("p1.png"), blank_png()).unwrap();
+    std::fs::write(work.path().join("c.toml"), "[imaging]\nblank = \"drop\"\n").unwrap();
+    let ingest = run(
+        work.path(),
+        &["ingest", "in", "--book", "KT.2003.02", "--config", "c.toml"],
+    );
+    assert!(ingest.status.success(), "{}", text(&ingest));
+    let out = run(
+        work.path(),
+        &["book", "finish", "KT.2003.02", "--config", "c.toml"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("every page is blank"), "{}", text(&out));
+    // With the default (flag) the same book finishes with its blank page.
+    let out = run(work.path(), &["book", "finish", "KT.2003.02"]);
     assert!(out.status.success(), "{}", text(&out));
 }

@@ -35,6 +35,13 @@ pub fn run(
                 "book {} finished: {} cases, {} pages",
                 done.book, done.cases, done.pages
             );
+            if !done.dropped_blank.is_empty() {
+                let list: Vec<String> = done.dropped_blank.iter().map(u32::to_string).collect();
+                println!(
+                    "left out as blank (imaging.blank = \"drop\"; still in the archive): page {}",
+                    list.join(", ")
+                );
+            }
             for f in &done.files {
                 println!("  {f}");
             }

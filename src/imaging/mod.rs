@@ -42,7 +42,9 @@ pub struct ImagingConfig {
     pub crop: bool,
     /// Margin kept around the page when cropping, in millimetres.
     pub crop_margin_mm: f32,
-    /// What to do with blank pages: "flag" keeps them and marks them, "drop" leaves them out.
+    /// What to do with blank pages: "flag" keeps them and marks them; "drop"
+    /// also leaves them out of the case PDFs at finish (they keep their
+    /// numbers and files) and out of `sohoa process` output.
     pub blank: BlankAction,
     /// A page with less ink than this share of its area (percent) is blank.
     pub blank_ink_percent: f32,

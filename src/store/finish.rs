@@ -4,7 +4,12 @@
 //!
 //! Refuses, with the reason, while pages are still under way or
 //! quarantined. Never changes a page; the bundle is built from the filed
-//! page images as they are.
+//! page images as they are. With `imaging.blank = "drop"` the pages flagged
+//! blank are left out of the case PDFs here, and only here: they keep their
+//! numbers, files and journal rows (so cases of a fixed page count never
+//! shift), and `Finished::dropped_blank` names every one. A case whose
+//! pages are all blank gets no PDF; case numbers are never shifted to close
+//! the gap.
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +26,8 @@ pub enum FinishError {
     Finished { book: String },
     #[error("book {book} has no filed pages yet")]
     Empty { book: String },
+    #[error("book {book}: every page is blank and imaging.blank = \"drop\" leaves them out; check the scans, or set imaging.blank = \"flag\" to keep them")]
+    AllBlank { book: String },
     #[error("book {book} cannot be finished: {pending} page(s) are still being processed; wait a moment and try again")]
     Pending { book: String, pending: u32 },
     #[error(
@@ -47,6 +54,9 @@ impl FinishError {
         match self {
             FinishError::Finished { book } => format!("Sổ {book} đã hoàn tất."),
             FinishError::Empty { book } => format!("Sổ {book} chưa có trang nào."),
+            FinishError::AllBlank { book } => {
+                format!("Sổ {book}: mọi trang đều trắng và bị bỏ qua (imaging.blank = \"drop\"); hãy kiểm tra bản quét.")
+            }
             FinishError::Pending { book, pending } => {
                 format!("Chưa thể hoàn tất sổ {book}: còn {pending} trang đang xử lý, vui lòng đợi.")
             }
@@ -70,6 +80,17 @@ pub struct Finished {
     pub bundle_sha256: String,
     /// Every file written, relative to the archive root.
     pub files: Vec<String>,
+    /// Pages flagged blank and left out of the PDFs (`imaging.blank = "drop"`).
+    pub dropped_blank: Vec<u32>,
+}
+
+/// Whether the pipeline flagged a page blank.
+fn is_blank(v: &super::ops::PageView) -> bool {
+    v.report
+        .as_ref()
+        .and_then(|r| r.get("blank"))
+        .and_then(serde_json::Value::as_bool)
+        == Some(true)
 }
 
 /// Builds the case PDFs and bundle of `book` and marks it finished.
@@ -139,13 +160,24 @@ pub fn finish_book(
             .unwrap_or_else(chrono::Local::now);
         t.fixed_offset()
     };
+    let drop_blank = intake.config().imaging.blank == crate::imaging::BlankAction::Drop;
     let mut cases = Vec::new();
+    let mut dropped_blank = Vec::new();
     for r in &ranges {
-        let pages: Vec<&&super::ops::PageView> = filed
+        let mut pages: Vec<&&super::ops::PageView> = filed
             .iter()
             .filter(|v| v.seq.is_some_and(|s| s >= r.first && s <= r.last))
             .collect();
-        let Some(first) = pages.first() else { continue };
+        let Some(first) = pages.first().copied() else {
+            continue;
+        };
+        if drop_blank {
+            dropped_blank.extend(pages.iter().filter(|v| is_blank(v)).filter_map(|v| v.seq));
+            pages.retain(|v| !is_blank(v));
+            if pages.is_empty() {
+                continue;
+            }
+        }
         cases.push(CaseInput {
             case_no: r.case,
             file_name: naming.case_file(&book.book, r.case),
@@ -158,6 +190,11 @@ pub fn finish_book(
                     dpi: None,
                 })
                 .collect(),
+        });
+    }
+    if cases.is_empty() {
+        return Err(FinishError::AllBlank {
+            book: book.name.clone(),
         });
     }
     let out_dir = archive.join(naming.book_dir(&book.book));
@@ -194,11 +231,12 @@ pub fn finish_book(
     let done = Finished {
         book: book.name.clone(),
         cases: result.cases.len(),
-        pages: filed.len(),
+        pages: filed.len() - dropped_blank.len(),
         bundle: rel(&result.bundle),
         bundle_bytes: result.bundle_bytes,
         bundle_sha256: result.bundle_sha256.clone(),
         files: result.written.iter().map(rel).collect(),
+        dropped_blank,
     };
     let detail = serde_json::to_string(&done).unwrap_or_default();
     intake.journal().mark_finished(book.id, &detail)?;
