@@ -5,6 +5,8 @@
 //!
 //! Encoders take pixels and return bytes; they never write files.
 
+use std::borrow::Cow;
+
 use image::imageops::FilterType;
 use image::{DynamicImage, GrayImage, RgbImage};
 use serde::{Deserialize, Serialize};
@@ -318,10 +320,32 @@ pub fn choose(s: &PageStats) -> PageKind {
     }
 }
 
-fn resample(image: &DynamicImage, dpi: f32, storage_dpi: u32) -> (DynamicImage, f32) {
+/// The page at the storage resolution, when `prepare` would resample it
+/// (and is sure to: pages that may be kept as they are, pure black-and-white
+/// ones under the auto and bilevel profiles, give `None`). Lets the pipeline
+/// resample before a rotation instead of after it, so the rotation renders
+/// fewer pixels.
+pub fn to_storage(
+    image: &DynamicImage,
+    dpi: f32,
+    cfg: &OutputConfig,
+) -> Option<(DynamicImage, f32)> {
+    let is_grey_source = matches!(
+        image,
+        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_)
+    );
+    let keeps_bilevel = is_grey_source && matches!(cfg.profile, Profile::Auto | Profile::Bilevel);
+    let finer = cfg.storage_dpi != 0 && dpi.is_finite() && dpi > cfg.storage_dpi as f32 * 1.02;
+    (finer && !keeps_bilevel && image.width() > 0 && image.height() > 0).then(|| {
+        let (small, dpi) = resample(image, dpi, cfg.storage_dpi);
+        (small.into_owned(), dpi)
+    })
+}
+
+fn resample(image: &DynamicImage, dpi: f32, storage_dpi: u32) -> (Cow<'_, DynamicImage>, f32) {
     let target = storage_dpi as f32;
     if storage_dpi == 0 || dpi <= target * 1.02 {
-        return (image.clone(), dpi);
+        return (Cow::Borrowed(image), dpi);
     }
     let scale = target / dpi;
     let w = ((image.width() as f32 * scale).round() as u32).max(1);
@@ -341,7 +365,7 @@ fn resample(image: &DynamicImage, dpi: f32, storage_dpi: u32) -> (DynamicImage, 
         _ => None,
     };
     let out = out.unwrap_or_else(|| image.resize_exact(w, h, FilterType::Triangle));
-    (out, target)
+    (Cow::Owned(out), target)
 }
 
 /// Compresses a prepared page: JPEG for colour and grey (within the page's
@@ -380,9 +404,12 @@ pub fn compress(p: &Prepared, cfg: &OutputConfig) -> Result<Encoded, EncodeError
             let page = g4tiff::encode_g4(&img.to_luma8(), p.dpi)?;
             (g4tiff::tiff(&[page], SOFTWARE)?, "tif", None)
         }
-        (_, img) => {
-            let g = img.to_luma8();
+        (_, DynamicImage::ImageLuma8(g)) => {
             let c = jpeg_fit(g.as_raw(), 1)?;
+            (c.bytes, "jpg", Some(c.quality))
+        }
+        (_, img) => {
+            let c = jpeg_fit(img.to_luma8().as_raw(), 1)?;
             (c.bytes, "jpg", Some(c.quality))
         }
     };

@@ -75,34 +75,50 @@ pub fn page_rect(
     let fwd = geo.forward();
     let ncol = (cw as f32 / scale).ceil() as usize + 1;
     let nrow = (ch as f32 / scale).ceil() as usize + 1;
-    let mut cols = vec![0u32; ncol];
-    let mut rows = vec![0u32; nrow];
+    let mut cols = vec![0f32; ncol + 1];
+    let mut rows = vec![0f32; nrow + 1];
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
-    // The map is affine: step along each row instead of mapping every
-    // pixel. The ink box needs only the first and last ink pixel of each
-    // row.
+    // The map is affine: each row of the plane maps to a line, and a run of
+    // page pixels to a segment of it, which is spread over the column and
+    // row bins it crosses (one pass per run, not per pixel). The ink box
+    // needs only the first and last ink pixel of each row.
     let (ax, ay) = fwd(0.5 * scale, 0.5 * scale);
     let (bx, by) = fwd(1.5 * scale, 0.5 * scale);
     let (cx, cy) = fwd(0.5 * scale, 1.5 * scale);
     let (dxx, dxy, dyx, dyy) = (bx - ax, by - ay, cx - ax, cy - ay);
     let inv = 1.0 / scale;
+    let mut cdiff = vec![0f32; ncol + 2];
+    let mut rdiff = vec![0f32; nrow + 2];
     for y in 0..bh {
         let (rx, ry) = (ax + y as f32 * dyx, ay + y as f32 * dyy);
         let brow = &border[y * bw..(y + 1) * bw];
-        {
-            let (mut px, mut py) = (rx * inv, ry * inv);
-            let (sx, sy) = (dxx * inv, dxy * inv);
-            for &bd in brow {
-                if !bd {
-                    let (c, r) = (px as usize, py as usize);
-                    if c < ncol && r < nrow {
-                        cols[c] += 1;
-                        rows[r] += 1;
-                    }
-                }
-                px += sx;
-                py += sy;
+        let mut x = 0;
+        while x < bw {
+            if brow[x] {
+                x += 1;
+                continue;
             }
+            let start = x;
+            while x < bw && !brow[x] {
+                x += 1;
+            }
+            // Pixels start..x: centres from `start` to `x - 1`, each one
+            // step long along the line.
+            let (a, b) = (start as f32 - 0.5, x as f32 - 0.5);
+            spread(
+                &mut cols,
+                &mut cdiff,
+                (rx + a * dxx) * inv,
+                (rx + b * dxx) * inv,
+                (x - start) as f32,
+            );
+            spread(
+                &mut rows,
+                &mut rdiff,
+                (ry + a * dxy) * inv,
+                (ry + b * dxy) * inv,
+                (x - start) as f32,
+            );
         }
         let irow = &ink[y * bw..(y + 1) * bw];
         let first = irow.iter().position(|&v| v);
@@ -115,13 +131,22 @@ pub fn page_rect(
             y1 = y1.max(py + scale);
         }
     }
-    let span = |v: &[u32]| -> Option<(usize, usize)> {
-        let max = *v.iter().max()?;
-        if max == 0 {
+    let settle = |bins: &mut [f32], diff: &[f32]| {
+        let mut acc = 0f32;
+        for (b, d) in bins.iter_mut().zip(diff) {
+            acc += d;
+            *b += acc;
+        }
+    };
+    settle(&mut cols, &cdiff);
+    settle(&mut rows, &rdiff);
+    let span = |v: &[f32]| -> Option<(usize, usize)> {
+        let max = v.iter().copied().fold(0f32, f32::max);
+        if max <= 0.0 {
             return None;
         }
-        let lo = v.iter().position(|&c| c * 2 >= max)?;
-        let hi = v.iter().rposition(|&c| c * 2 >= max)?;
+        let lo = v.iter().position(|&c| c * 2.0 >= max)?;
+        let hi = v.iter().rposition(|&c| c * 2.0 >= max)?;
         Some((lo, hi))
     };
     let (Some((c0, c1)), Some((r0, r1))) = (span(&cols), span(&rows)) else {
@@ -147,9 +172,59 @@ pub fn page_rect(
     [l, t, r - l, b - t]
 }
 
+/// Adds `mass`, spread evenly over the segment from `a` to `b`, to the bins
+/// it crosses: partly covered end bins directly, wholly covered ones
+/// through the running-sum array `diff` (one entry per bin, plus one).
+fn spread(bins: &mut [f32], diff: &mut [f32], a: f32, b: f32, mass: f32) {
+    let (lo, hi) = if a <= b { (a, b) } else { (b, a) };
+    let n = bins.len();
+    if n == 0 || !(lo.is_finite() && hi.is_finite()) || hi < 0.0 || lo >= n as f32 {
+        return;
+    }
+    let len = hi - lo;
+    let (i0, i1) = (lo.floor(), hi.floor());
+    if len < 1e-6 || i0 == i1 {
+        if let Some(v) = bins.get_mut(i0.max(0.0) as usize) {
+            *v += mass;
+        }
+        return;
+    }
+    let density = mass / len;
+    let mut add = |i: f32, m: f32| {
+        if i >= 0.0 {
+            if let Some(v) = bins.get_mut(i as usize) {
+                *v += m;
+            }
+        }
+    };
+    add(i0, (i0 + 1.0 - lo) * density);
+    add(i1, (hi - i1) * density);
+    // Whole bins i0+1 ..= i1-1, clipped to the array.
+    let first = (i0 + 1.0).max(0.0) as usize;
+    let last = (i1 as usize).min(n);
+    if first < last {
+        diff[first] += density;
+        diff[last] -= density;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spread_keeps_the_mass_and_spreads_it_evenly() {
+        let mut bins = vec![0f32; 6];
+        let mut diff = vec![0f32; 7];
+        spread(&mut bins, &mut diff, 0.5, 4.5, 8.0);
+        spread(&mut bins, &mut diff, 5.2, 5.2, 1.0);
+        let mut acc = 0.0;
+        for (b, d) in bins.iter_mut().zip(&diff) {
+            acc += d;
+            *b += acc;
+        }
+        assert_eq!(bins, vec![1.0, 2.0, 2.0, 2.0, 1.0, 1.0]);
+    }
 
     #[test]
     fn crops_dark_frame_keeps_ink() {

@@ -128,6 +128,27 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// The same analysis for the page resampled from `from` to `to` pixels
+    /// (width, height): the crop rectangle is scaled outward, so it never
+    /// cuts more than it did at the analysed size.
+    pub fn resized(&self, from: (u32, u32), to: (u32, u32)) -> Analysis {
+        let ratio = |t: u32, f: u32| if f == 0 { 1.0 } else { t as f64 / f as f64 };
+        let (sw, sh) = (ratio(to.0, from.0), ratio(to.1, from.1));
+        // Canvas x runs along the source height after a quarter turn.
+        let (sx, sy) = if self.orientation % 180 == 90 {
+            (sh, sw)
+        } else {
+            (sw, sh)
+        };
+        let [x, y, w, h] = self.crop.map(f64::from);
+        let (x0, y0) = ((x * sx).floor(), (y * sy).floor());
+        let (x1, y1) = (((x + w) * sx).ceil(), ((y + h) * sy).ceil());
+        Analysis {
+            crop: [x0 as u32, y0 as u32, (x1 - x0) as u32, (y1 - y0) as u32],
+            ..self.clone()
+        }
+    }
+
     /// The geometry `correct` applies to a source of `w` x `h` pixels.
     pub fn geometry(&self, w: u32, h: u32) -> Geometry {
         Geometry {
@@ -150,9 +171,6 @@ pub fn analyze(gray: &GrayImage, cfg: &ImagingConfig, dpi: f32) -> Analysis {
 const SKEW_RANGE: f32 = 25.0;
 /// Coarse sweep step, degrees.
 const COARSE_STEP: f32 = 1.0;
-/// Most points fed to the coarse and fine sweeps.
-const MAX_COARSE_PTS: usize = usize::MAX;
-const MAX_FINE_PTS: usize = usize::MAX;
 /// Ink is this much darker than the local paper.
 const INK_CONTRAST: f32 = 0.3;
 /// Peak-to-median ratios of the coarse sweep that count as no confidence
@@ -195,22 +213,22 @@ pub fn analyze_image(img: &DynamicImage, cfg: &ImagingConfig, dpi: f32) -> Analy
         border_raw,
         border,
         keep_b,
+        coarse_ink,
         paper,
         fa,
     } = pl;
     out.paper = paper_colour(img, &b, &border, paper, scale_b);
-    let (fine_ink, inked) = fine_points(&a, &bg, &keep_b, b.w, b.h);
+    let (fine_ink, inked) = fine_points(&a, &bg, &coarse_ink);
 
     let page_px = border.iter().filter(|&&v| !v).count() as u64 * 4;
     out.ink = blank::share(inked, page_px);
     out.blank = blank::is_blank(out.ink, cfg.blank_ink_percent / 100.0);
 
     if !out.blank {
-        let coarse_ink = points(&keep_b, b.w, b.h, |_, _| true);
-        let rows = skew::coarse(&coarse_ink.thinned(MAX_COARSE_PTS), SKEW_RANGE, COARSE_STEP);
+        let rows = skew::coarse(&coarse_ink, SKEW_RANGE, COARSE_STEP);
         let (mut peak, mut fine, mut quarter) = (rows, fine_ink, 0u16);
         if cfg.orient {
-            let turned = coarse_ink.quarter_cw().thinned(MAX_COARSE_PTS);
+            let turned = coarse_ink.quarter_cw();
             let cols = skew::coarse(&turned, SKEW_RANGE, COARSE_STEP);
             if cols.score > rows.score * QUARTER_MARGIN && cols.ratio > rows.ratio {
                 peak = cols;
@@ -218,7 +236,6 @@ pub fn analyze_image(img: &DynamicImage, cfg: &ImagingConfig, dpi: f32) -> Analy
                 quarter = 90;
             }
         }
-        let fine = fine.thinned(MAX_FINE_PTS);
         let deg = skew::refine(&fine, peak.deg, COARSE_STEP / 2.0);
         out.skew_deg = (deg * 100.0).round() / 100.0;
         out.confidence = confidence(&peak);
@@ -269,8 +286,9 @@ pub struct Planes {
     /// Border (coarse), and the same widened by a pixel.
     pub border_raw: Vec<bool>,
     pub border: Vec<bool>,
-    /// Text-like ink on the coarse plane.
+    /// Text-like ink on the coarse plane, as a mask and as points.
     pub keep_b: Vec<bool>,
+    pub coarse_ink: skew::Ink,
     /// Page-wide paper grey level.
     pub paper: u8,
 }
@@ -316,6 +334,12 @@ impl Planes {
         // shadows there run with the image axes and pull skew toward 0.
         let band = (3.0 / 25.4 * dpi_b).round().max(2.0) as usize;
         let mut keep_b = vec![false; b.w * b.h];
+        let mut coarse_ink = skew::Ink {
+            w: b.w,
+            h: b.h,
+            pts: Vec::new(),
+            wts: Vec::new(),
+        };
         if b.w > 2 * band && b.h > 2 * band {
             let (lo, hi) = (band as u32, (b.w - band) as u32);
             for r in &runs {
@@ -326,6 +350,9 @@ impl Planes {
                 let (x0, x1) = (r.x0.max(lo) as usize, r.x1.min(hi) as usize);
                 if x0 < x1 {
                     keep_b[y * b.w + x0..y * b.w + x1].fill(true);
+                    coarse_ink
+                        .pts
+                        .extend((x0..x1).map(|x| [x as u16, y as u16]));
                 }
             }
         }
@@ -338,26 +365,9 @@ impl Planes {
             border_raw,
             border,
             keep_b,
+            coarse_ink,
             paper,
         })
-    }
-}
-
-/// Points of a mask that pass `pick(x, y)`.
-fn points(mask: &[bool], w: usize, h: usize, pick: impl Fn(usize, usize) -> bool) -> Ink {
-    let mut pts = Vec::new();
-    for y in 0..h {
-        for x in 0..w {
-            if mask[y * w + x] && pick(x, y) {
-                pts.push([x as u16, y as u16]);
-            }
-        }
-    }
-    Ink {
-        w,
-        h,
-        pts,
-        wts: Vec::new(),
     }
 }
 
@@ -366,31 +376,31 @@ fn points(mask: &[bool], w: usize, h: usize, pick: impl Fn(usize, usize) -> bool
 /// sub-pixel position, which binary ink would lose. Also counts the fine
 /// pixels dark enough to be ink (for the blank test). Visits only the fine
 /// pixels under kept coarse ink.
-fn fine_points(a: &Plane, bg: &Plane, keep_b: &[bool], bw: usize, bh: usize) -> (Ink, u64) {
-    let kept = keep_b.iter().filter(|&&v| v).count();
-    let mut pts = Vec::with_capacity(kept * 3);
-    let mut wts = Vec::with_capacity(kept * 3);
+fn fine_points(a: &Plane, bg: &Plane, kept: &Ink) -> (Ink, u64) {
+    let mut pts = Vec::with_capacity(kept.pts.len() * 3);
+    let mut wts = Vec::with_capacity(kept.pts.len() * 3);
     let mut inked = 0u64;
     let k = ((1.0 - INK_CONTRAST) * 256.0) as i32;
-    let (fw, fh) = (a.w.min(2 * bw), a.h.min(2 * bh));
-    for by in 0..bh {
-        let row = &keep_b[by * bw..(by + 1) * bw];
-        for (bx, _) in row.iter().enumerate().filter(|(_, &v)| v) {
-            let p = bg.data[by * bw + bx] as i32;
-            for y in [2 * by, 2 * by + 1] {
-                for x in [2 * bx, 2 * bx + 1] {
-                    if x >= fw || y >= fh {
-                        continue;
-                    }
-                    let v = a.data[y * a.w + x] as i32;
-                    let d = p - v;
-                    if d * 10 > p {
-                        pts.push([x as u16, y as u16]);
-                        wts.push(d as u8);
-                    }
-                    if (v << 8) < p * k {
-                        inked += 1;
-                    }
+    let (fw, fh) = (a.w.min(2 * kept.w), a.h.min(2 * kept.h));
+    for &[bx, by] in &kept.pts {
+        let (bx, by) = (bx as usize, by as usize);
+        let Some(&p) = bg.data.get(by * bg.w + bx) else {
+            continue;
+        };
+        let p = p as i32;
+        for y in [2 * by, 2 * by + 1] {
+            for x in [2 * bx, 2 * bx + 1] {
+                if x >= fw || y >= fh {
+                    continue;
+                }
+                let v = a.data[y * a.w + x] as i32;
+                let d = p - v;
+                if d * 10 > p {
+                    pts.push([x as u16, y as u16]);
+                    wts.push(d as u8);
+                }
+                if (v << 8) < p * k {
+                    inked += 1;
                 }
             }
         }

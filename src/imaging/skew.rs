@@ -33,33 +33,6 @@ impl Ink {
             wts: self.wts.clone(),
         }
     }
-
-    /// The points of every k-th column, about `max_pts` in all, so a sweep
-    /// over dense pages stays cheap. Whole columns keep every line's profile
-    /// intact; picking points in raster order or at random would favour
-    /// rows (a bias toward 0 degrees) or add noise to the score.
-    pub fn thinned(&self, max_pts: usize) -> Ink {
-        if self.pts.len() <= max_pts || max_pts == 0 {
-            return self.clone();
-        }
-        let k = self.pts.len().div_ceil(max_pts) as u16;
-        let weighted = self.wts.len() == self.pts.len();
-        let mut out = Ink {
-            w: self.w,
-            h: self.h,
-            pts: Vec::with_capacity(max_pts + max_pts / 8),
-            wts: Vec::new(),
-        };
-        for (i, &[x, y]) in self.pts.iter().enumerate() {
-            if x % k == 0 {
-                out.pts.push([x, y]);
-                if weighted {
-                    out.wts.push(self.wts[i]);
-                }
-            }
-        }
-        out
-    }
 }
 
 /// The differential square sum of the projection of `ink` along lines of
@@ -150,53 +123,96 @@ impl Strips {
     /// Builds strips of `sw` pixels from `ink`, sheared by `base_deg`, with
     /// room for shifts up to `span_deg` either way.
     pub fn new(ink: &Ink, sw: usize, base_deg: f32, span_deg: f32) -> Strips {
+        Strips::many(ink, sw, &[base_deg], span_deg)
+            .pop()
+            .unwrap_or_else(|| Strips::empty(sw))
+    }
+
+    fn empty(sw: usize) -> Strips {
+        Strips {
+            sw: sw.max(1),
+            n: 0,
+            pad: 0,
+            base_t: 0.0,
+            xs: Vec::new(),
+            data: Vec::new(),
+        }
+    }
+
+    /// One set of strips per base angle, built in one pass over the points
+    /// (each point's position and offset are worked out once).
+    pub fn many(ink: &Ink, sw: usize, base_degs: &[f32], span_deg: f32) -> Vec<Strips> {
         let sw = sw.max(1);
         let ns = ink.w.div_ceil(sw).max(1);
-        let base_t = base_deg.to_radians().tan();
         let cx = ink.w as f32 / 2.0;
-        let max_t = (base_deg.abs() + span_deg.abs())
-            .min(60.0)
-            .to_radians()
-            .tan();
-        let pad = (max_t * cx).ceil() as usize + 3;
-        let n = ink.h + 2 * pad;
-        let xs = (0..ns)
-            .map(|s| (s * sw) as f32 + sw as f32 / 2.0 - 0.5 - cx)
-            .collect();
-        // Fixed point, 1/256 of a bin: each column's shear offset once,
-        // then integer adds per point.
-        let cols: Vec<(i64, usize)> = (0..ink.w)
-            .map(|x| {
-                let off = ((x as f32 - cx) * base_t + pad as f32) * 256.0;
-                (off.round() as i64, (x / sw) * n)
+        struct Frame {
+            base_t: f32,
+            pad: usize,
+            n: usize,
+            /// Each column's shear offset in 1/256 of a bin, and where its
+            /// strip starts in `acc`.
+            cols: Vec<(i64, usize)>,
+            limit: i64,
+            acc: Vec<u32>,
+        }
+        let mut frames: Vec<Frame> = base_degs
+            .iter()
+            .map(|&base_deg| {
+                let base_t = base_deg.to_radians().tan();
+                let max_t = (base_deg.abs() + span_deg.abs())
+                    .min(60.0)
+                    .to_radians()
+                    .tan();
+                let pad = (max_t * cx).ceil() as usize + 3;
+                let n = ink.h + 2 * pad;
+                let cols = (0..ink.w)
+                    .map(|x| {
+                        let off = ((x as f32 - cx) * base_t + pad as f32) * 256.0;
+                        (off.round() as i64, (x / sw) * n)
+                    })
+                    .collect();
+                Frame {
+                    base_t,
+                    pad,
+                    n,
+                    cols,
+                    limit: (n as i64 - 1) << 8,
+                    acc: vec![0u32; ns * n],
+                }
             })
             .collect();
-        let mut acc = vec![0u32; ns * n];
         let weighted = ink.wts.len() == ink.pts.len();
-        let limit = (n as i64 - 1) << 8;
         for (i, &[x, y]) in ink.pts.iter().enumerate() {
-            let Some(&(xo, at0)) = cols.get(x as usize) else {
-                continue;
-            };
-            let c = ((y as i64) << 8) + xo + jitter_q8(x, y) as i64;
-            if c < 0 || c >= limit {
-                continue;
-            }
-            let (b, f) = ((c >> 8) as usize, (c & 255) as u32);
+            let yj = ((y as i64) << 8) + jitter_q8(x, y) as i64;
             let wt = if weighted { ink.wts[i] as u32 } else { 1 };
-            let at = at0 + b;
-            acc[at] += wt * (256 - f);
-            acc[at + 1] += wt * f;
+            for f in frames.iter_mut() {
+                let Some(&(xo, at0)) = f.cols.get(x as usize) else {
+                    continue;
+                };
+                let c = yj + xo;
+                if c < 0 || c >= f.limit {
+                    continue;
+                }
+                let (b, frac) = ((c >> 8) as usize, (c & 255) as u32);
+                let at = at0 + b;
+                f.acc[at] += wt * (256 - frac);
+                f.acc[at + 1] += wt * frac;
+            }
         }
-        let data = acc.iter().map(|&v| v as f32 * (1.0 / 256.0)).collect();
-        Strips {
-            sw,
-            n,
-            pad,
-            base_t,
-            xs,
-            data,
-        }
+        let xs: Vec<f32> = (0..ns)
+            .map(|s| (s * sw) as f32 + sw as f32 / 2.0 - 0.5 - cx)
+            .collect();
+        frames
+            .into_iter()
+            .map(|f| Strips {
+                sw,
+                n: f.n,
+                pad: f.pad,
+                base_t: f.base_t,
+                xs: xs.clone(),
+                data: f.acc.iter().map(|&v| v as f32 * (1.0 / 256.0)).collect(),
+            })
+            .collect()
     }
 
     /// Number of strips.
@@ -308,12 +324,8 @@ pub fn coarse(ink: &Ink, range: f32, step: f32) -> Peak {
     }
     let nb = (2.0 * range / BAND_DEG).ceil().max(1.0) as usize;
     let band = 2.0 * range / nb as f32;
-    let strips: Vec<Strips> = (0..nb)
-        .map(|k| {
-            let c = -range + band * (k as f32 + 0.5);
-            Strips::new(ink, COARSE_STRIP, c, band / 2.0 + step)
-        })
-        .collect();
+    let centres: Vec<f32> = (0..nb).map(|k| -range + band * (k as f32 + 0.5)).collect();
+    let strips = Strips::many(ink, COARSE_STRIP, &centres, band / 2.0 + step);
     let which = |a: f32| (((a + range) / band).floor().max(0.0) as usize).min(nb - 1);
     let mut buf = Vec::new();
     let mut score = |a: f32| strips[which(a)].score(a, &mut buf);
