@@ -914,8 +914,8 @@ fn half(img: &DynamicImage) -> DynamicImage {
                 (2 * x + dx).min(rgb.width() - 1),
                 (2 * y + dy).min(rgb.height() - 1),
             );
-            for k in 0..3 {
-                s[k] += p.0[k] as u32;
+            for (a, &v) in s.iter_mut().zip(&p.0) {
+                *a += v as u32;
             }
         }
         Rgb(s.map(|v| (v / 4) as u8))
@@ -1031,7 +1031,8 @@ fn layers_table(pages: &[(String, DynamicImage, f32)]) {
         let a4 = 8.27 * 11.69 * (p.dpi as f64).powi(2);
         let area = p.image.width() as f64 * p.image.height() as f64;
         let custom = layer_params_from_env();
-        let mut variants: Vec<(&str, Box<dyn Fn() -> PdfPage>)> = vec![
+        type Make<'a> = Box<dyn Fn() -> PdfPage + 'a>;
+        let mut variants: Vec<(&str, Make)> = vec![
             (
                 "embed JPEG",
                 Box::new(|| {

@@ -191,8 +191,8 @@ fn layered_page_passes_qpdf_and_renders_with_its_ink_colours() {
         let mut s = [0u32; 3];
         for y in cy - 1..=cy + 1 {
             for x in cx - 1..=cx + 1 {
-                for k in 0..3 {
-                    s[k] += rendered.get_pixel(x, y).0[k] as u32;
+                for (a, &v) in s.iter_mut().zip(&rendered.get_pixel(x, y).0) {
+                    *a += v as u32;
                 }
             }
         }

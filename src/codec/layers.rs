@@ -254,12 +254,13 @@ fn pull_push(sums: &[u64], wts: &[u64], w: usize, h: usize, channels: usize) -> 
             for x in 0..*lw {
                 let c = y * lw + x;
                 for k in 0..channels {
-                    out[c * channels + k] = if lwt[c] > 0 {
-                        ((ls[c * channels + k] + lwt[c] / 2) / lwt[c]).min(255) as u8
-                    } else if parent.is_empty() {
-                        255
-                    } else {
-                        parent[((y / 2) * parent_w + x / 2) * channels + k]
+                    let mean = ls[c * channels + k]
+                        .checked_add(lwt[c] / 2)
+                        .and_then(|v| v.checked_div(lwt[c]));
+                    out[c * channels + k] = match mean {
+                        Some(v) => v.min(255) as u8,
+                        None if parent.is_empty() => 255,
+                        None => parent[((y / 2) * parent_w + x / 2) * channels + k],
                     };
                 }
             }
