@@ -391,3 +391,49 @@ fn a_bad_pdf_pages_value_names_the_key() {
     let ok = sohoa::config::Config::parse("[output]\npdf_pages = \"layered\"").unwrap();
     assert_eq!(ok.output.pdf_pages, PdfPages::Layered);
 }
+
+#[test]
+fn finishing_a_book_with_layered_pages_is_deterministic() {
+    use sohoa::store::bundle::{self, BookMeta, BundleOptions, CaseInput, PageFile};
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("p1.jpg");
+    std::fs::write(&page, stored_page().bytes).unwrap();
+    let cases = [CaseInput {
+        case_no: 1,
+        file_name: "KS.2024.01.001.pdf".into(),
+        captured: DateTime::parse_from_rfc3339("2024-05-06T07:08:09+07:00").unwrap(),
+        pages: vec![PageFile {
+            path: page,
+            dpi: None,
+        }],
+    }];
+    let book = BookMeta {
+        book_id: "KS.2024.01".into(),
+        locality: "Xã Tân Phú".into(),
+    };
+    let opts = BundleOptions {
+        output: cfg(PdfPages::Layered),
+    };
+    let finish = |out: &Path| {
+        let mut files = Vec::new();
+        bundle::finish_book(&book, &cases, &opts, out, &mut |p, b| {
+            files.push((p.file_name().unwrap().to_owned(), b.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        files
+    };
+    let (a, b) = (finish(&dir.path().join("a")), finish(&dir.path().join("b")));
+    assert_eq!(a, b, "finishing twice gave different bytes");
+    let pdf = &a.iter().find(|(n, _)| n == "KS.2024.01.001.pdf").unwrap().1;
+    assert_eq!(
+        image_masks(pdf).len(),
+        1,
+        "the case PDF has no layered page"
+    );
+    if let Some(qpdf) = tool("qpdf", "qpdf") {
+        let path = dir.path().join("c.pdf");
+        std::fs::write(&path, pdf).unwrap();
+        run(Command::new(qpdf).arg("--check").arg(&path));
+    }
+}
