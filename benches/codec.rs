@@ -13,15 +13,27 @@
 //! 3. The per-page byte budget (`output.page_kb`, `output.min_quality`)
 //!    against the same output without it: KB per A4, quality chosen, ink
 //!    PSNR/SSIM. `SOHOA_BENCH_BUDGET_ONLY=1` runs only this part.
+//! 4. Case PDF pages, embedded JPEG against layered (`output.pdf_pages`),
+//!    the layers built from the stored JPEG (what finishing a book does)
+//!    and from the pixels before JPEG: KB per A4 of the page's images,
+//!    time to build the layers, and fidelity of the page as Ghostscript
+//!    (or else `pdftoppm`) renders it against the prepared page: PSNR over all
+//!    pixels, ink PSNR/SSIM, mean RGB error on ink, and ink PSNR/SSIM of
+//!    both reduced 2x2 (the page at half resolution, as on a screen). `SOHOA_BENCH_LAYERS_ONLY=1`
+//!    runs only this part; `SOHOA_BENCH_PAGES=a,b` only pages whose names
+//!    hold one of those; `SOHOA_BENCH_LAYER_PARAMS` adds a row with other
+//!    layer settings (see `layer_params_from_env`).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use image::imageops::FilterType;
-use image::{DynamicImage, GrayImage, Rgb, RgbImage};
-use sohoa::codec::encode::{self, OutputConfig, PageKind, Profile};
+use image::{DynamicImage, GenericImageView, GrayImage, Rgb, RgbImage};
+use sohoa::codec::encode::{self, OutputConfig, PageKind, PdfPages, Profile};
 use sohoa::codec::jpeg::{self, JpegSettings};
+use sohoa::codec::layers::{self, LayerParams};
+use sohoa::codec::pdf::{self, DocMeta, PageData, PdfPage};
 use sohoa::imaging::background::{self, NormalizeParams};
 use sohoa::imaging::sauvola::{self, SauvolaParams};
 
@@ -726,6 +738,10 @@ fn main() {
         budget_table(&all_pages(scan));
         return;
     }
+    if std::env::var_os("SOHOA_BENCH_LAYERS_ONLY").is_some() {
+        layers_table(&all_pages(scan));
+        return;
+    }
     if let Some(dir) = std::env::var_os("SOHOA_BENCH_CROPS") {
         let _ = std::fs::create_dir_all(&dir);
         let _ = scan.save(Path::new(&dir).join("register-scan.png"));
@@ -809,6 +825,286 @@ fn main() {
         OutputConfig::default().jpeg_chroma_quality,
     );
     budget_table(&pages);
+    println!("\n== case PDF pages: embedded JPEG vs layered (mask + background + ink colour) ==");
+    layers_table(&pages);
     println!("\n== per page and profile (KB/A4: bytes scaled to an A4 page at the stored dpi; 'old' = previous defaults q75, 300 dpi, old tone curve) ==");
     profile_table(&pages);
+}
+
+/// One page alone in a case PDF, rendered back at its size in pixels by
+/// Ghostscript (package ghostscript) or else `pdftoppm` (poppler-utils);
+/// None when neither is there.
+fn render_pdf(page: PdfPage, gray: bool) -> Option<DynamicImage> {
+    let (w, h, page_dpi) = (page.width, page.height, page.dpi);
+    let meta = DocMeta {
+        book_id: "KS.2024.01".into(),
+        case_no: 1,
+        locality: "bench".into(),
+        captured: chrono::DateTime::parse_from_rfc3339("2024-05-06T07:08:09+07:00").ok()?,
+        software: encode::SOFTWARE.into(),
+    };
+    let doc = pdf::case_pdf(&meta, &[page]).ok()?;
+    if let Some(d) = std::env::var_os("SOHOA_BENCH_PDF_DIR") {
+        let n = std::fs::read_dir(&d).map(|r| r.count()).unwrap_or(0);
+        let _ = std::fs::write(Path::new(&d).join(format!("{n:03}.pdf")), &doc);
+    }
+    let dir = std::env::temp_dir().join(format!("sohoa-bench-pdf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).ok()?;
+    let path = dir.join("p.pdf");
+    std::fs::write(&path, &doc).ok()?;
+    let ext = if gray { "pgm" } else { "ppm" };
+    let out = dir.join(format!("out.{ext}"));
+    // Ghostscript draws an image at 1:1 exactly; poppler's Splash resamples
+    // it (a page holding one JPEG renders at ~22 dB PSNR against that
+    // JPEG's own pixels), so poppler only when Ghostscript is missing.
+    let gs = Command::new("gs")
+        .args(["-q", "-dNOPAUSE", "-dBATCH", "-dSAFER"])
+        .arg(format!("-sDEVICE={ext}raw"))
+        .arg(format!("-r{}", page_dpi))
+        .arg(format!("-sOutputFile={}", out.display()))
+        .arg(&path)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    let ok = gs || {
+        let mut cmd = Command::new("pdftoppm");
+        cmd.args([
+            "-scale-to-x",
+            &w.to_string(),
+            "-scale-to-y",
+            &h.to_string(),
+            "-singlefile",
+        ]);
+        if gray {
+            cmd.arg("-gray");
+        }
+        cmd.arg(&path)
+            .arg(dir.join("out"))
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false)
+    };
+    let img = std::fs::read(&out)
+        .ok()
+        .filter(|_| ok)
+        .and_then(|b| sohoa::codec::decode(&b).ok())
+        .map(|mut f| f.remove(0).image);
+    let _ = std::fs::remove_dir_all(&dir);
+    img
+}
+
+fn page_bytes(p: &PdfPage) -> usize {
+    match &p.data {
+        PageData::Jpeg { bytes, .. } => bytes.len(),
+        PageData::G4 { data, .. } => data.len(),
+        PageData::Layered(l) => l.len(),
+    }
+}
+
+/// 2x2 box reduction: the page as seen at half the resolution (a whole
+/// page on a screen), where the anti-aliasing of stroke edges that a
+/// bilevel mask drops no longer counts pixel by pixel.
+fn half(img: &DynamicImage) -> DynamicImage {
+    let rgb = img.to_rgb8();
+    let (w, h) = (rgb.width() / 2, rgb.height() / 2);
+    DynamicImage::ImageRgb8(RgbImage::from_fn(w.max(1), h.max(1), |x, y| {
+        let mut s = [2u32; 3];
+        for (dx, dy) in [(0, 0), (1, 0), (0, 1), (1, 1)] {
+            let p = rgb.get_pixel(
+                (2 * x + dx).min(rgb.width() - 1),
+                (2 * y + dy).min(rgb.height() - 1),
+            );
+            for (a, &v) in s.iter_mut().zip(&p.0) {
+                *a += v as u32;
+            }
+        }
+        Rgb(s.map(|v| (v / 4) as u8))
+    }))
+}
+
+/// Fidelity of a rendering against the reference (same channels): PSNR
+/// over all samples, ink PSNR and SSIM on luma, mean RGB error over the
+/// reference's ink (luma under 200).
+fn fidelity(test: &DynamicImage, reference: &DynamicImage) -> (f64, f64, f64, f64) {
+    if test.dimensions() != reference.dimensions() {
+        eprintln!(
+            "render {:?} vs source {:?}",
+            test.dimensions(),
+            reference.dimensions()
+        );
+    }
+    let (w, h) = (
+        test.width().min(reference.width()),
+        test.height().min(reference.height()),
+    );
+    let crop = |i: &DynamicImage| i.crop_imm(0, 0, w, h);
+    let (t, r) = (crop(test), crop(reference));
+    let (tr, rr) = (t.to_rgb8(), r.to_rgb8());
+    let (tl, rl) = (t.to_luma8(), r.to_luma8());
+    let all = psnr(tr.as_raw(), rr.as_raw());
+    let (mut sum, mut n) = (0u64, 0u64);
+    for ((a, b), &l) in tr.pixels().zip(rr.pixels()).zip(rl.as_raw()) {
+        if l < 200 {
+            sum += (0..3).map(|k| a.0[k].abs_diff(b.0[k]) as u64).sum::<u64>();
+            n += 3;
+        }
+    }
+    (
+        all,
+        ink_psnr(&tl, &rl),
+        ink_ssim(&tl, &rl),
+        sum as f64 / n.max(1) as f64,
+    )
+}
+
+/// Layer settings to try, from `SOHOA_BENCH_LAYER_PARAMS` ("k=0.3 fg=67
+/// bg=67 fgq=40/30 bgq=30/20 chroma=60 win=4"), over the defaults.
+fn layer_params_from_env() -> Option<LayerParams> {
+    let text = std::env::var("SOHOA_BENCH_LAYER_PARAMS").ok()?;
+    let mut p = LayerParams::default();
+    for kv in text.split_whitespace() {
+        let (k, v) = kv.split_once('=')?;
+        let q = |v: &str| {
+            let (a, b) = v.split_once('/').unwrap_or((v, v));
+            (a.parse().unwrap(), b.parse().unwrap())
+        };
+        match k {
+            "k" => p.k = v.parse().ok()?,
+            "fg" => p.fg_dpi = v.parse().ok()?,
+            "bg" => p.bg_dpi = v.parse().ok()?,
+            "fgq" => p.fg_quality = q(v),
+            "bgq" => p.bg_quality = q(v),
+            "chroma" => p.colour_chroma = v.parse().ok()?,
+            "win" => p.window_mm = v.parse().ok()?,
+            _ => panic!("unknown layer setting {k}"),
+        }
+    }
+    println!("custom layer settings: {p:?}");
+    Some(p)
+}
+
+/// Case PDF pages: the stored JPEG embedded, layered from the stored JPEG
+/// (what finishing does), layered from the pixels before JPEG.
+fn layers_table(pages: &[(String, DynamicImage, f32)]) {
+    let cfg = OutputConfig::default();
+    let embed = OutputConfig {
+        pdf_pages: PdfPages::Embed,
+        ..cfg.clone()
+    };
+    let layered = OutputConfig {
+        pdf_pages: PdfPages::Layered,
+        ..cfg.clone()
+    };
+    println!(
+        "\n{:<24} {:<6} {:<15} {:>7} {:>6} {:>6} {:>6} {:>8} {:>7} {:>8} {:>8} {:>7} {:>8} {:>8}",
+        "page",
+        "stored",
+        "pdf page",
+        "KB/A4",
+        "maskKB",
+        "bgKB",
+        "fgKB",
+        "build ms",
+        "PSNR",
+        "inkPSNR",
+        "inkSSIM",
+        "inkMAE",
+        "½inkPSNR",
+        "½inkSSIM"
+    );
+    let mut sums: std::collections::BTreeMap<&str, (f64, usize)> = Default::default();
+    let only = std::env::var("SOHOA_BENCH_PAGES").unwrap_or_default();
+    for (name, img, dpi) in pages {
+        if !only.is_empty() && !only.split(',').any(|o| name.contains(o)) {
+            continue;
+        }
+        let Ok(p) = encode::prepare(img, *dpi, &cfg) else {
+            continue;
+        };
+        if p.kind == PageKind::Bilevel {
+            continue;
+        }
+        let Ok(stored) = encode::compress(&p, &cfg) else {
+            continue;
+        };
+        let gray = p.kind == PageKind::Grey;
+        let a4 = 8.27 * 11.69 * (p.dpi as f64).powi(2);
+        let area = p.image.width() as f64 * p.image.height() as f64;
+        let custom = layer_params_from_env();
+        type Make<'a> = Box<dyn Fn() -> PdfPage + 'a>;
+        let mut variants: Vec<(&str, Make)> = vec![
+            (
+                "embed JPEG",
+                Box::new(|| {
+                    PdfPage::from_file(&stored.bytes, None, &embed)
+                        .unwrap()
+                        .remove(0)
+                }),
+            ),
+            (
+                "layered (JPEG)",
+                Box::new(|| {
+                    PdfPage::from_file(&stored.bytes, None, &layered)
+                        .unwrap()
+                        .remove(0)
+                }),
+            ),
+            (
+                "layered (pre)",
+                Box::new(|| PdfPage::layered(&p.image, p.dpi, &layered).unwrap()),
+            ),
+        ];
+        if let Some(lp) = custom {
+            variants.push((
+                "custom (JPEG)",
+                Box::new({
+                    let (stored, p) = (&stored, &p);
+                    move || {
+                        let img = sohoa::codec::decode(&stored.bytes).unwrap().remove(0).image;
+                        PdfPage {
+                            width: img.width(),
+                            height: img.height(),
+                            dpi: p.dpi,
+                            data: PageData::Layered(layers::build(&img, p.dpi, &lp).unwrap()),
+                        }
+                    }
+                }),
+            ));
+        }
+        for (label, make) in variants {
+            let mut page = None;
+            let ms = median_ms(|| page = Some(make()), 3);
+            let Some(page) = page else { continue };
+            let bytes = page_bytes(&page);
+            let (mk, bk, fk) = match &page.data {
+                PageData::Layered(l) => (
+                    format!("{:.1}", l.mask_g4.len() as f64 / 1024.0),
+                    format!("{:.1}", l.background.bytes.len() as f64 / 1024.0),
+                    format!("{:.1}", l.foreground.bytes.len() as f64 / 1024.0),
+                ),
+                _ => ("-".into(), "-".into(), "-".into()),
+            };
+            let kb_a4 = bytes as f64 / 1024.0 * a4 / area;
+            let e = sums.entry(label).or_default();
+            e.0 += kb_a4;
+            e.1 += 1;
+            let Some(rendered) = render_pdf(page, gray) else {
+                println!("neither gs (ghostscript) nor pdftoppm (poppler-utils) renders PDFs here; fidelity skipped");
+                return;
+            };
+            let (all, ip, is, mae) = fidelity(&rendered, &p.image);
+            let (_, hp, hs, _) = fidelity(&half(&rendered), &half(&p.image));
+            println!(
+                "{name:<24} {:<6} {label:<15} {kb_a4:>7.1} {mk:>6} {bk:>6} {fk:>6} {:>8} {all:>7.2} {ip:>8.2} {is:>8.4} {mae:>7.2} {hp:>8.2} {hs:>8.4}",
+                format!("{:?}", p.kind).to_lowercase(),
+                if label == "embed JPEG" { "-".to_string() } else { format!("{ms:.1}") },
+            );
+        }
+    }
+    for (label, (sum, n)) in sums {
+        println!(
+            "mean KB/A4 {label:<15} {:.1} over {n} pages",
+            sum / n as f64
+        );
+    }
 }

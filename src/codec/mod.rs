@@ -11,6 +11,7 @@ pub mod encode;
 pub mod g4tiff;
 pub mod icc;
 pub mod jpeg;
+pub mod layers;
 pub mod pdf;
 pub mod pdf_extract;
 pub mod resample;

@@ -1,6 +1,9 @@
-//! One PDF per case (trường hợp): the case's page images embedded without
-//! re-encoding (JPEG as DCTDecode, G4 as CCITTFaxDecode K=-1), each page
-//! sized from its resolution, with document info and XMP metadata (book,
+//! One PDF per case (trường hợp): the case's page images, G4 embedded
+//! without re-encoding (CCITTFaxDecode K=-1); colour and grey JPEG pages
+//! either embedded as they are (DCTDecode, `output.pdf_pages = "embed"`) or
+//! layered (`"layered"`, see `layers`: a background JPEG over the whole
+//! page, then the ink colour JPEG through an explicit `/Mask`, a G4 image
+//! mask at the page's resolution); each page sized from its resolution, with document info and XMP metadata (book,
 //! case, locality, capture time, software), aiming at PDF/A-2b: XMP
 //! `pdfaid:part=2`, `conformance=B`, an sRGB OutputIntent with a generated
 //! ICC profile, a file ID, no compression of the metadata stream, no
@@ -16,8 +19,9 @@ use pdf_writer::types::OutputIntentSubtype;
 use pdf_writer::{Content, Date, Filter, Finish, Name, Pdf, Rect, Ref, TextStr};
 use sha2::{Digest, Sha256};
 
-use super::encode::{self, OutputConfig, PageKind};
-use super::{decode, g4tiff, icc, jpeg, probe_format, Format};
+use super::encode::{self, OutputConfig, PageKind, PdfPages};
+use super::layers::{JpegLayer, Layered};
+use super::{decode, g4tiff, icc, jpeg, layers, probe_format, Format};
 
 /// Largest page side PDF readers (and PDF/A) accept, in points.
 const MAX_PAGE_PT: f32 = 14_400.0;
@@ -41,6 +45,8 @@ pub enum PageData {
     Jpeg { bytes: Vec<u8>, components: u8 },
     /// CCITT G4 data.
     G4 { data: Vec<u8>, black_is_1: bool },
+    /// Mask, background and ink colour (the page's size is the mask's).
+    Layered(Layered),
 }
 
 /// One page ready for a PDF.
@@ -80,10 +86,15 @@ impl PdfPage {
                 if let Some(i) =
                     jpeg::info(bytes).filter(|i| i.pdf_compatible && matches!(i.components, 1 | 3))
                 {
+                    let dpi = dpi.or(i.dpi).unwrap_or(default);
+                    if fallback.pdf_pages == PdfPages::Layered {
+                        let frame = decode::decode_frame(bytes, 0)?;
+                        return Ok(vec![PdfPage::layered(&frame.image, dpi, fallback)?]);
+                    }
                     return Ok(vec![PdfPage {
                         width: i.width,
                         height: i.height,
-                        dpi: dpi.or(i.dpi).unwrap_or(default),
+                        dpi,
                         data: PageData::Jpeg {
                             bytes: bytes.to_vec(),
                             components: i.components,
@@ -137,6 +148,9 @@ impl PdfPage {
                     black_is_1: false,
                 }
             }
+            _ if cfg.pdf_pages == PdfPages::Layered => {
+                return PdfPage::layered(&prepared.image, prepared.dpi, cfg);
+            }
             kind => {
                 let e = encode::compress(&prepared, cfg)?;
                 PageData::Jpeg {
@@ -150,6 +164,29 @@ impl PdfPage {
             height,
             dpi: prepared.dpi,
             data,
+        })
+    }
+
+    /// A layered page of the pixels as they are (no resampling or
+    /// flattening: those happened before the page was stored).
+    pub fn layered(
+        image: &DynamicImage,
+        dpi: f32,
+        cfg: &OutputConfig,
+    ) -> Result<PdfPage, PdfError> {
+        if image.width() > g4tiff::MAX_WIDTH || image.height() > jpeg::MAX_SIDE {
+            return Err(PdfError::Encode(encode::EncodeError::new(format!(
+                "a {}x{} page is too large for a layered PDF page",
+                image.width(),
+                image.height()
+            ))));
+        }
+        let l = layers::build(image, dpi, &cfg.layer_params())?;
+        Ok(PdfPage {
+            width: image.width(),
+            height: image.height(),
+            dpi,
+            data: PageData::Layered(l),
         })
     }
 
@@ -251,6 +288,28 @@ fn xmp(meta: &DocMeta, t: &Texts) -> String {
     )
 }
 
+/// Writes a JPEG image XObject (DCTDecode, 8 bits, grey or RGB).
+fn jpeg_image<'a>(
+    pdf: &'a mut Pdf,
+    id: Ref,
+    bytes: &'a [u8],
+    width: u32,
+    height: u32,
+    components: u8,
+) -> pdf_writer::writers::ImageXObject<'a> {
+    let mut img = pdf.image_xobject(id, bytes);
+    img.filter(Filter::DctDecode);
+    img.width(width as i32)
+        .height(height as i32)
+        .bits_per_component(8);
+    img.color_space_name(if components == 3 {
+        Name(b"DeviceRGB")
+    } else {
+        Name(b"DeviceGray")
+    });
+    img
+}
+
 /// Builds the PDF of one case.
 pub fn case_pdf(meta: &DocMeta, pages: &[PdfPage]) -> Result<Vec<u8>, PdfError> {
     if pages.is_empty() {
@@ -275,10 +334,26 @@ pub fn case_pdf(meta: &DocMeta, pages: &[PdfPage]) -> Result<Vec<u8>, PdfError> 
                 w, h
             )));
         }
-        if let PageData::Jpeg { components, .. } = p.data {
-            if !matches!(components, 1 | 3) {
+        match &p.data {
+            PageData::Jpeg { components, .. } if !matches!(components, 1 | 3) => {
                 return Err(bad(format!("JPEG with {components} components")));
             }
+            PageData::Layered(l) => {
+                for j in [&l.background, &l.foreground] {
+                    if !matches!(j.components, 1 | 3)
+                        || j.width == 0
+                        || j.height == 0
+                        || j.width > i32::MAX as u32
+                        || j.height > i32::MAX as u32
+                    {
+                        return Err(bad(format!(
+                            "layer of {}x{} pixels with {} components",
+                            j.width, j.height, j.components
+                        )));
+                    }
+                }
+            }
+            _ => {}
         }
     }
     let t = texts(meta);
@@ -294,8 +369,18 @@ pub fn case_pdf(meta: &DocMeta, pages: &[PdfPage]) -> Result<Vec<u8>, PdfError> 
     let info_id = alloc();
     let meta_id = alloc();
     let icc_id = alloc();
-    let page_ids: Vec<(Ref, Ref, Ref)> =
-        pages.iter().map(|_| (alloc(), alloc(), alloc())).collect();
+    // Per page: the page, its content stream and its images (three for a
+    // layered page: background, foreground, mask).
+    let page_ids: Vec<(Ref, Ref, Vec<Ref>)> = pages
+        .iter()
+        .map(|p| {
+            let images = match p.data {
+                PageData::Layered(_) => 3,
+                _ => 1,
+            };
+            (alloc(), alloc(), (0..images).map(|_| alloc()).collect())
+        })
+        .collect();
 
     let mut hasher = Sha256::new();
     hasher.update(t.identifier.as_bytes());
@@ -305,6 +390,11 @@ pub fn case_pdf(meta: &DocMeta, pages: &[PdfPage]) -> Result<Vec<u8>, PdfError> 
         match &p.data {
             PageData::Jpeg { bytes, .. } => hasher.update(bytes),
             PageData::G4 { data, .. } => hasher.update(data),
+            PageData::Layered(l) => {
+                hasher.update(&l.background.bytes);
+                hasher.update(&l.foreground.bytes);
+                hasher.update(&l.mask_g4);
+            }
         }
     }
     let id = hasher.finalize()[..16].to_vec();
@@ -343,38 +433,47 @@ pub fn case_pdf(meta: &DocMeta, pages: &[PdfPage]) -> Result<Vec<u8>, PdfError> 
     let profile = icc::srgb_profile();
     pdf.icc_profile(icc_id, &profile).n(3);
 
-    for (page, &(page_id, content_id, image_id)) in pages.iter().zip(&page_ids) {
+    for (page, (page_id, content_id, image_ids)) in pages.iter().zip(&page_ids) {
         let (w, h) = page.size_pt();
-        let image_name = Name(b"Im0");
-        let mut p = pdf.page(page_id);
+        let names = [Name(b"Im0"), Name(b"Im1")];
+        let painted = image_ids.len().min(2);
+        let mut p = pdf.page(*page_id);
         p.parent(tree_id)
             .media_box(Rect::new(0.0, 0.0, w, h))
-            .contents(content_id);
-        p.resources().x_objects().pair(image_name, image_id);
+            .contents(*content_id);
+        {
+            let mut res = p.resources();
+            let mut xo = res.x_objects();
+            for (name, id) in names.iter().zip(image_ids).take(painted) {
+                xo.pair(*name, *id);
+            }
+        }
         p.finish();
 
+        // Every image fills the page; a layered page paints the background
+        // first, then the ink colour through the mask.
         let mut content = Content::new();
-        content.save_state();
-        content.transform([w, 0.0, 0.0, h, 0.0, 0.0]);
-        content.x_object(image_name);
-        content.restore_state();
-        pdf.stream(content_id, &content.finish());
+        for name in names.iter().take(painted) {
+            content.save_state();
+            content.transform([w, 0.0, 0.0, h, 0.0, 0.0]);
+            content.x_object(*name);
+            content.restore_state();
+        }
+        pdf.stream(*content_id, &content.finish());
 
         match &page.data {
             PageData::Jpeg { bytes, components } => {
-                let mut img = pdf.image_xobject(image_id, bytes);
-                img.filter(Filter::DctDecode);
-                img.width(page.width as i32)
-                    .height(page.height as i32)
-                    .bits_per_component(8);
-                img.color_space_name(if *components == 3 {
-                    Name(b"DeviceRGB")
-                } else {
-                    Name(b"DeviceGray")
-                });
+                jpeg_image(
+                    &mut pdf,
+                    image_ids[0],
+                    bytes,
+                    page.width,
+                    page.height,
+                    *components,
+                );
             }
             PageData::G4 { data, black_is_1 } => {
-                let mut img = pdf.image_xobject(image_id, data);
+                let mut img = pdf.image_xobject(image_ids[0], data);
                 img.filter(Filter::CcittFaxDecode);
                 img.decode_parms()
                     .k(-1)
@@ -385,6 +484,28 @@ pub fn case_pdf(meta: &DocMeta, pages: &[PdfPage]) -> Result<Vec<u8>, PdfError> 
                     .height(page.height as i32)
                     .bits_per_component(1)
                     .color_space_name(Name(b"DeviceGray"));
+            }
+            PageData::Layered(l) => {
+                let (bg, fg, mask) = (image_ids[0], image_ids[1], image_ids[2]);
+                let j: &JpegLayer = &l.background;
+                jpeg_image(&mut pdf, bg, &j.bytes, j.width, j.height, j.components);
+                let j: &JpegLayer = &l.foreground;
+                let mut img = jpeg_image(&mut pdf, fg, &j.bytes, j.width, j.height, j.components);
+                img.stencil_mask(mask);
+                img.finish();
+                // An image mask paints where its samples are 0 (Decode
+                // [0 1]); ink is coded black with BlackIs1 false, so 0.
+                let mut m = pdf.image_xobject(mask, &l.mask_g4);
+                m.filter(Filter::CcittFaxDecode);
+                m.decode_parms()
+                    .k(-1)
+                    .columns(page.width as i32)
+                    .rows(page.height as i32)
+                    .black_is_1(false);
+                m.width(page.width as i32)
+                    .height(page.height as i32)
+                    .image_mask(true)
+                    .bits_per_component(1);
             }
         }
     }

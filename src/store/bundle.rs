@@ -288,7 +288,7 @@ fn case_tiff(case: &CaseInput, pages: &[PdfPage]) -> Result<Option<Vec<u8>>, Bun
                 data: data.clone(),
                 black_is_1: *black_is_1,
             }),
-            PageData::Jpeg { .. } => return Ok(None),
+            PageData::Jpeg { .. } | PageData::Layered(_) => return Ok(None),
         }
     }
     g4tiff::tiff(&g4, SOFTWARE)
