@@ -206,8 +206,8 @@ pub fn finish_book(
         pdfs.push((case.file_name.clone(), bytes));
     }
     let manifest = manifest_csv(&entries);
-    let sheet = sheet_xlsx(book, &entries)?;
     let stamp = cases.iter().map(|c| c.captured).max().unwrap_or_default();
+    let sheet = sheet_xlsx(book, &entries, &stamp)?;
     let zip = bundle_zip(book, &pdfs, &manifest, &sheet, &stamp)?;
     let zip_name = format!("{}.zip", book.book_id);
     emit(&zip_name, &zip, &mut written)?;
@@ -315,9 +315,17 @@ pub fn manifest_csv(entries: &[CaseEntry]) -> String {
     s
 }
 
-fn sheet_xlsx(book: &BookMeta, entries: &[CaseEntry]) -> Result<Vec<u8>, BundleError> {
+/// The data sheet. Its creation date is the book's last capture time, not
+/// the clock, so finishing the same book twice gives the same bytes.
+fn sheet_xlsx(
+    book: &BookMeta,
+    entries: &[CaseEntry],
+    stamp: &DateTime<FixedOffset>,
+) -> Result<Vec<u8>, BundleError> {
     let err = |e: rust_xlsxwriter::XlsxError| BundleError::Sheet(e.to_string());
     let mut wb = Workbook::new();
+    let created = rust_xlsxwriter::ExcelDateTime::from_timestamp(stamp.timestamp()).map_err(err)?;
+    wb.set_properties(&rust_xlsxwriter::DocProperties::new().set_creation_datetime(&created));
     let bold = Format::new().set_bold();
     let ws = wb.add_worksheet();
     ws.set_name("Cases").map_err(err)?;
