@@ -202,6 +202,9 @@ impl Handle {
 
 /// Runs the daemon until SIGINT or SIGTERM.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    // Before anything else: a SIGTERM during start-up (systemd stopping a
+    // starting service) then ends the daemon cleanly instead of killing it.
+    let mut signals = Signals::new()?;
     let threads = cfg.workers.threads();
     let listen = cfg.server.listen.clone();
     let intake = tokio::task::spawn_blocking(move || Intake::open(cfg)).await??;
@@ -306,7 +309,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
 
     ready_for_systemd(&handle);
-    wait_for_signal(&handle.devices_changed).await?;
+    signals.wait(&handle.devices_changed).await;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("stopping: finishing pages under way");
     let _ = stop_tx.send(true);
@@ -365,20 +368,34 @@ fn ready_for_systemd(handle: &Handle) {
     });
 }
 
-/// Waits for SIGTERM or SIGINT; SIGUSR1 (a scanner came or went) wakes
-/// the scanner sources instead.
-async fn wait_for_signal(devices_changed: &tokio::sync::Notify) -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    let mut usr1 = signal(SignalKind::user_defined1())?;
-    loop {
-        tokio::select! {
-            _ = term.recv() => { tracing::info!("SIGTERM received"); return Ok(()) }
-            _ = int.recv() => { tracing::info!("SIGINT received"); return Ok(()) }
-            _ = usr1.recv() => {
-                tracing::info!("scanners changed (SIGUSR1): looking for devices again");
-                devices_changed.notify_waiters();
+/// The signals the daemon answers: SIGTERM and SIGINT stop it; SIGUSR1 (a
+/// scanner came or went) wakes the scanner sources.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    usr1: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> anyhow::Result<Signals> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Signals {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+            usr1: signal(SignalKind::user_defined1())?,
+        })
+    }
+
+    /// Waits for SIGTERM or SIGINT, passing SIGUSR1 on meanwhile.
+    async fn wait(&mut self, devices_changed: &tokio::sync::Notify) {
+        loop {
+            tokio::select! {
+                _ = self.term.recv() => { tracing::info!("SIGTERM received"); return }
+                _ = self.int.recv() => { tracing::info!("SIGINT received"); return }
+                _ = self.usr1.recv() => {
+                    tracing::info!("scanners changed (SIGUSR1): looking for devices again");
+                    devices_changed.notify_waiters();
+                }
             }
         }
     }

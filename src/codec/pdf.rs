@@ -3,11 +3,11 @@
 //! either embedded as they are (DCTDecode, `output.pdf_pages = "embed"`) or
 //! layered (`"layered"`, see `layers`: a background JPEG over the whole
 //! page, then the ink colour JPEG through an explicit `/Mask`, a G4 image
-//! mask at the page's resolution); each page sized from its resolution, with document info and XMP metadata (book,
-//! case, locality, capture time, software), aiming at PDF/A-2b: XMP
-//! `pdfaid:part=2`, `conformance=B`, an sRGB OutputIntent with a generated
-//! ICC profile, a file ID, no compression of the metadata stream, no
-//! interpolation, no transparency.
+//! mask at the page's resolution). Each page is sized from its resolution;
+//! document info and XMP metadata (book, case, locality, capture time,
+//! software), aiming at PDF/A-2b: XMP `pdfaid:part=2`, `conformance=B`, an
+//! sRGB OutputIntent with a generated ICC profile, a file ID, no
+//! compression of the metadata stream, no interpolation, no transparency.
 //!
 //! The output is a pure function of its inputs (dates come from the capture
 //! time, the file ID from a hash), so finishing a book twice gives the same

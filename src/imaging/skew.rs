@@ -258,15 +258,26 @@ impl Strips {
                 continue;
             };
             let src = &src[lo..hi];
-            for (k, &v) in src.iter().enumerate() {
-                dst[k] += w0 * v;
+            let m = src.len();
+            if m < 2 {
+                for (k, &v) in src.iter().enumerate() {
+                    dst[k] += w0 * v;
+                    dst[k + 1] += w1 * v;
+                    dst[k + 2] += w2 * v;
+                }
+                continue;
             }
-            for (k, &v) in src.iter().enumerate() {
-                dst[k + 1] += w1 * v;
+            // One pass over dst: dst[j] += w0 src[j] + w1 src[j-1] + w2 src[j-2].
+            dst[0] += w0 * src[0];
+            dst[1] += w0 * src[1] + w1 * src[0];
+            for (d, ((&a, &b), &c)) in dst[2..m]
+                .iter_mut()
+                .zip(src[2..].iter().zip(&src[1..]).zip(src))
+            {
+                *d += w0 * a + w1 * b + w2 * c;
             }
-            for (k, &v) in src.iter().enumerate() {
-                dst[k + 2] += w2 * v;
-            }
+            dst[m] += w1 * src[m - 1] + w2 * src[m - 2];
+            dst[m + 1] += w2 * src[m - 1];
         }
     }
 
