@@ -9,10 +9,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio::sync::mpsc::UnboundedReceiver;
 use tokio::sync::{mpsc, watch, Mutex};
 use tokio::task::JoinSet;
 
 pub use crate::api::scanners::{ScannerState, ScannerStatus, Scanners};
+use crate::capture::sane::signals::StopSignal;
 use crate::codec::Frame;
 use crate::config::Config;
 use crate::edit::Placement;
@@ -201,10 +203,11 @@ impl Handle {
 }
 
 /// Runs the daemon until SIGINT or SIGTERM.
-pub async fn run(cfg: Config) -> anyhow::Result<()> {
-    // Before anything else: a SIGTERM during start-up (systemd stopping a
-    // starting service) then ends the daemon cleanly instead of killing it.
-    let mut signals = Signals::new()?;
+///
+/// `signals` carries SIGTERM, SIGINT and SIGUSR1, taken by
+/// `capture::sane::signals`, which the caller sets up before any thread
+/// starts (libsane backends reset signal handlers, so none is installed).
+pub async fn run(cfg: Config, mut signals: UnboundedReceiver<StopSignal>) -> anyhow::Result<()> {
     let threads = cfg.workers.threads();
     let listen = cfg.server.listen.clone();
     let intake = tokio::task::spawn_blocking(move || Intake::open(cfg)).await??;
@@ -309,7 +312,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
 
     ready_for_systemd(&handle);
-    signals.wait(&handle.devices_changed).await;
+    wait_for_stop(&mut signals, &handle.devices_changed).await;
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
     tracing::info!("stopping: finishing pages under way");
     let _ = stop_tx.send(true);
@@ -368,34 +371,25 @@ fn ready_for_systemd(handle: &Handle) {
     });
 }
 
-/// The signals the daemon answers: SIGTERM and SIGINT stop it; SIGUSR1 (a
-/// scanner came or went) wakes the scanner sources.
-struct Signals {
-    term: tokio::signal::unix::Signal,
-    int: tokio::signal::unix::Signal,
-    usr1: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    fn new() -> anyhow::Result<Signals> {
-        use tokio::signal::unix::{signal, SignalKind};
-        Ok(Signals {
-            term: signal(SignalKind::terminate())?,
-            int: signal(SignalKind::interrupt())?,
-            usr1: signal(SignalKind::user_defined1())?,
-        })
-    }
-
-    /// Waits for SIGTERM or SIGINT, passing SIGUSR1 on meanwhile.
-    async fn wait(&mut self, devices_changed: &tokio::sync::Notify) {
-        loop {
-            tokio::select! {
-                _ = self.term.recv() => { tracing::info!("SIGTERM received"); return }
-                _ = self.int.recv() => { tracing::info!("SIGINT received"); return }
-                _ = self.usr1.recv() => {
-                    tracing::info!("scanners changed (SIGUSR1): looking for devices again");
-                    devices_changed.notify_waiters();
-                }
+/// Waits for SIGTERM or SIGINT, passing SIGUSR1 (a scanner came or went)
+/// on to the scanner sources meanwhile. A closed channel counts as a stop.
+async fn wait_for_stop(
+    signals: &mut UnboundedReceiver<StopSignal>,
+    devices_changed: &tokio::sync::Notify,
+) {
+    while let Some(s) = signals.recv().await {
+        match s {
+            StopSignal::Terminate => {
+                tracing::info!("SIGTERM received");
+                return;
+            }
+            StopSignal::Interrupt => {
+                tracing::info!("SIGINT received");
+                return;
+            }
+            StopSignal::DevicesChanged => {
+                tracing::info!("scanners changed (SIGUSR1): looking for devices again");
+                devices_changed.notify_waiters();
             }
         }
     }

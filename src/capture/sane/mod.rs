@@ -6,8 +6,9 @@
 //! build time, hides the handle (no non-blocking read, select fd or cancel),
 //! lists local devices only and passes bools as 1 byte where SANE reads 4.
 //!
-//! The only module of sohoa with `unsafe`, all of it in `ffi.rs` and
-//! `device.rs`, every block with a `// SAFETY:` line. All calls for one
+//! The only module of sohoa with `unsafe`, all of it in `ffi.rs`,
+//! `device.rs` and `signals.rs` (stop signals kept safe from backends),
+//! every block with a `// SAFETY:` line. All calls for one
 //! device run on one thread (`adf::Batch` spawns it); never on the async
 //! runtime.
 
@@ -21,6 +22,7 @@ pub mod identity;
 pub mod options;
 pub mod profile;
 pub mod reader;
+pub mod signals;
 
 pub use adf::{Batch, BatchConfig, Canceller, Feed, Page, Side};
 pub use buttons::{ButtonPress, ButtonSource, SanePoller};
