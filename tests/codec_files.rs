@@ -5,33 +5,18 @@
 //! Needs Debian packages libtiff-tools, qpdf, poppler-utils. A missing tool
 //! skips its test loudly, or fails it when `CI=true`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::{run_tool, tool};
 
 use chrono::DateTime;
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage};
 use sohoa::codec::encode::{self, OutputConfig, PageKind, Profile};
 use sohoa::codec::g4tiff;
 use sohoa::codec::pdf::{self, DocMeta, PdfPage};
-
-/// The tool's path, or None after a loud skip message (panics under CI).
-fn tool(name: &str, package: &str) -> Option<&'static str> {
-    let found = Command::new(name)
-        .arg("--help")
-        .output()
-        .map(|_| true)
-        .unwrap_or(false)
-        || Command::new(name).arg("-v").output().is_ok();
-    if found {
-        return Some(Box::leak(name.to_string().into_boxed_str()));
-    }
-    let msg = format!("SKIPPED: `{name}` not found; install the Debian package {package}");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg} (CI=true makes this a failure)");
-    }
-    eprintln!("\n*** {msg} ***\n");
-    None
-}
 
 fn auto() -> OutputConfig {
     OutputConfig {
@@ -50,17 +35,6 @@ fn corpus(name: &str) -> Option<PathBuf> {
         eprintln!("*** corpus file {name} missing, using a drawn page instead ***");
         None
     }
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run tool");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A bilevel page: the corpus's feyn.tif, or a drawn one.
@@ -132,7 +106,7 @@ fn g4_tiff_reads_back_with_libtiff_and_our_decoder() {
     let dir = tempfile::tempdir().unwrap();
     let one = dir.path().join("one.tif");
     std::fs::write(&one, &e.bytes).unwrap();
-    let info = run(Command::new(tiffinfo).arg(&one));
+    let info = run_tool(Command::new(tiffinfo).arg(&one));
     assert!(info.contains("CCITT Group 4"), "{info}");
     assert!(
         info.contains(&format!("Resolution: {dpi}, {dpi} pixels/inch")),
@@ -141,10 +115,12 @@ fn g4_tiff_reads_back_with_libtiff_and_our_decoder() {
     assert!(info.contains("min-is-white"), "{info}");
     // libtiff decompresses it; our decoder reads libtiff's raw output.
     let raw = dir.path().join("raw.tif");
-    run(Command::new(tiffcp)
-        .args(["-c", "none"])
-        .arg(&one)
-        .arg(&raw));
+    run_tool(
+        Command::new(tiffcp)
+            .args(["-c", "none"])
+            .arg(&one)
+            .arg(&raw),
+    );
     let plain = sohoa::codec::decode(&std::fs::read(&raw).unwrap()).unwrap();
     assert!(
         plain[0].image.to_luma8() == src,
@@ -160,7 +136,7 @@ fn g4_tiff_reads_back_with_libtiff_and_our_decoder() {
     let multi = g4tiff::tiff(&[page, page2], encode::SOFTWARE).unwrap();
     let m = dir.path().join("multi.tif");
     std::fs::write(&m, &multi).unwrap();
-    let info = run(Command::new(tiffinfo).arg(&m));
+    let info = run_tool(Command::new(tiffinfo).arg(&m));
     assert_eq!(
         info.matches("TIFF Directory at offset").count(),
         2,
@@ -168,7 +144,7 @@ fn g4_tiff_reads_back_with_libtiff_and_our_decoder() {
     );
     assert!(info.contains("Page Number: 1-2"), "{info}");
     let raw2 = dir.path().join("raw2.tif");
-    run(Command::new(tiffcp).args(["-c", "none"]).arg(&m).arg(&raw2));
+    run_tool(Command::new(tiffcp).args(["-c", "none"]).arg(&m).arg(&raw2));
     let frames = sohoa::codec::decode(&std::fs::read(&raw2).unwrap()).unwrap();
     assert_eq!(frames.len(), 2);
     assert!(frames[1].image.to_luma8() == small);
@@ -205,7 +181,7 @@ fn render(
     if gray {
         cmd.arg("-gray");
     }
-    run(cmd.arg(pdf).arg(&prefix));
+    run_tool(cmd.arg(pdf).arg(&prefix));
     let file = prefix.with_extension(if gray { "pgm" } else { "ppm" });
     sohoa::codec::decode(&std::fs::read(file).unwrap())
         .unwrap()
@@ -333,19 +309,19 @@ fn case_pdf_passes_qpdf_and_renders_to_its_sources() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("case.pdf");
     std::fs::write(&path, &doc).unwrap();
-    let check = run(Command::new(qpdf).arg("--check").arg(&path));
+    let check = run_tool(Command::new(qpdf).arg("--check").arg(&path));
     assert!(
         check.contains("No syntax or stream encoding errors"),
         "{check}"
     );
-    let info = run(Command::new(pdfinfo).arg(&path));
+    let info = run_tool(Command::new(pdfinfo).arg(&path));
     assert!(
         info.lines()
             .any(|l| l.starts_with("Pages:") && l.trim_end().ends_with(" 3")),
         "{info}"
     );
     assert!(info.contains("KS.2024.01 - trường hợp 003"), "{info}");
-    let xmp = run(Command::new(pdfinfo).arg("-meta").arg(&path));
+    let xmp = run_tool(Command::new(pdfinfo).arg("-meta").arg(&path));
     assert!(xmp.contains("<pdfaid:part>2</pdfaid:part>"), "{xmp}");
     assert!(xmp.contains("Xã Tân Phú &amp; &lt;Đông&gt;"), "{xmp}");
     assert!(xmp.contains("2024-05-06T07:08:09+07:00"), "{xmp}");

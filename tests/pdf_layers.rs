@@ -7,8 +7,12 @@
 //! Needs Debian packages qpdf and poppler-utils (pdftoppm, pdfimages). A
 //! missing tool skips its test loudly, or fails it when `CI=true`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use common::{run_tool, tool};
 
 use chrono::DateTime;
 use image::{DynamicImage, GrayImage, Rgb, RgbImage};
@@ -17,30 +21,6 @@ use sohoa::codec::encode::{self, OutputConfig, PdfPages};
 use sohoa::codec::g4tiff::{self, G4Page};
 use sohoa::codec::layers;
 use sohoa::codec::pdf::{self, DocMeta, PageData, PdfPage};
-
-/// The tool's name, or None after a loud skip message (panics under CI).
-fn tool(name: &'static str, package: &str) -> Option<&'static str> {
-    if Command::new(name).arg("-v").output().is_ok() {
-        return Some(name);
-    }
-    let msg = format!("SKIPPED: `{name}` not found; install the Debian package {package}");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{msg} (CI=true makes this a failure)");
-    }
-    eprintln!("\n*** {msg} ***\n");
-    None
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("run tool");
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 fn cfg(mode: PdfPages) -> OutputConfig {
     OutputConfig {
@@ -134,15 +114,17 @@ fn layered_page_passes_qpdf_and_renders_with_its_ink_colours() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = write_pdf(dir.path(), &pages);
-    let check = run(Command::new(qpdf).arg("--check").arg(&path));
+    let check = run_tool(Command::new(qpdf).arg("--check").arg(&path));
     assert!(
         check.contains("No syntax or stream encoding errors"),
         "{check}"
     );
-    run(Command::new(pdftoppm)
-        .args(["-scale-to-x", "1000", "-scale-to-y", "700", "-singlefile"])
-        .arg(&path)
-        .arg(dir.path().join("r")));
+    run_tool(
+        Command::new(pdftoppm)
+            .args(["-scale-to-x", "1000", "-scale-to-y", "700", "-singlefile"])
+            .arg(&path)
+            .arg(dir.path().join("r")),
+    );
     let rendered = sohoa::codec::decode(&std::fs::read(dir.path().join("r.ppm")).unwrap())
         .unwrap()
         .remove(0)
@@ -278,9 +260,11 @@ fn the_mask_in_the_pdf_is_bit_for_bit_the_mask_built() {
     };
     let dir = tempfile::tempdir().unwrap();
     let (path, _) = write_pdf(dir.path(), &pages);
-    run(Command::new(pdfimages)
-        .arg(&path)
-        .arg(dir.path().join("im")));
+    run_tool(
+        Command::new(pdfimages)
+            .arg(&path)
+            .arg(dir.path().join("im")),
+    );
     let pbm = std::fs::read_dir(dir.path())
         .unwrap()
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -441,6 +425,6 @@ fn finishing_a_book_with_layered_pages_is_deterministic() {
     if let Some(qpdf) = tool("qpdf", "qpdf") {
         let path = dir.path().join("c.pdf");
         std::fs::write(&path, pdf).unwrap();
-        run(Command::new(qpdf).arg("--check").arg(&path));
+        run_tool(Command::new(qpdf).arg("--check").arg(&path));
     }
 }

@@ -82,6 +82,25 @@ pub fn require(program: &str, package: &str) -> bool {
     false
 }
 
+/// `require` for a program a test then runs: its name, or `None` after the
+/// loud skip (a failure under `CI=true`).
+pub fn tool(program: &'static str, package: &str) -> Option<&'static str> {
+    require(program, package).then_some(program)
+}
+
+/// Runs a reference tool, failing the test with its output when it fails;
+/// returns what it printed.
+pub fn run_tool(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("run tool");
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Every file under `dir`, relative, sorted.
 pub fn files_under(dir: &Path) -> Vec<String> {
     let mut out = Vec::new();
