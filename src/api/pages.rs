@@ -43,7 +43,7 @@ pub fn warnings(p: &PageView) -> Vec<Warning> {
         });
     }
     let Some(r) = &p.report else { return w };
-    if r.get("blank").and_then(Value::as_bool) == Some(true) {
+    if p.flagged_blank() {
         w.push(Warning {
             code: "blank",
             vi: format!("Trang {seq} trắng — kiểm tra có bỏ sót mặt giấy nào không"),

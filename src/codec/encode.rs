@@ -264,12 +264,9 @@ pub fn prepare(
     } else {
         cfg.default_dpi as f32
     };
-    let is_grey_source = matches!(
-        image,
-        DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_)
-    );
+    let is_grey_source = grey_source(image);
     // A page that is already pure black and white stays so, unresampled.
-    if is_grey_source && matches!(cfg.profile, Profile::Auto | Profile::Bilevel) {
+    if may_stay_bilevel(image, cfg) {
         let g = image.to_luma8();
         if sauvola::is_bilevel(&g) {
             return Ok(Prepared {
@@ -357,16 +354,29 @@ pub fn to_storage(
     dpi: f32,
     cfg: &OutputConfig,
 ) -> Option<(DynamicImage, f32)> {
-    let is_grey_source = matches!(
+    if !dpi.is_finite() || image.width() == 0 || image.height() == 0 {
+        return None;
+    }
+    if may_stay_bilevel(image, cfg) {
+        return None;
+    }
+    match resample(image, dpi, cfg.storage_dpi) {
+        (Cow::Owned(small), dpi) => Some((small, dpi)),
+        (Cow::Borrowed(_), _) => None,
+    }
+}
+
+fn grey_source(image: &DynamicImage) -> bool {
+    matches!(
         image,
         DynamicImage::ImageLuma8(_) | DynamicImage::ImageLuma16(_) | DynamicImage::ImageLumaA8(_)
-    );
-    let keeps_bilevel = is_grey_source && matches!(cfg.profile, Profile::Auto | Profile::Bilevel);
-    let finer = cfg.storage_dpi != 0 && dpi.is_finite() && dpi > cfg.storage_dpi as f32 * 1.02;
-    (finer && !keeps_bilevel && image.width() > 0 && image.height() > 0).then(|| {
-        let (small, dpi) = resample(image, dpi, cfg.storage_dpi);
-        (small.into_owned(), dpi)
-    })
+    )
+}
+
+/// Whether `prepare` keeps the page as it is when it is pure black and
+/// white: grey sources under the auto and bilevel profiles.
+fn may_stay_bilevel(image: &DynamicImage, cfg: &OutputConfig) -> bool {
+    grey_source(image) && matches!(cfg.profile, Profile::Auto | Profile::Bilevel)
 }
 
 fn resample(image: &DynamicImage, dpi: f32, storage_dpi: u32) -> (Cow<'_, DynamicImage>, f32) {

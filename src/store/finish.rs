@@ -84,15 +84,6 @@ pub struct Finished {
     pub dropped_blank: Vec<u32>,
 }
 
-/// Whether the pipeline flagged a page blank.
-fn is_blank(v: &super::ops::PageView) -> bool {
-    v.report
-        .as_ref()
-        .and_then(|r| r.get("blank"))
-        .and_then(serde_json::Value::as_bool)
-        == Some(true)
-}
-
 /// Builds the case PDFs and bundle of `book` and marks it finished.
 pub fn finish_book(
     intake: &Intake,
@@ -172,8 +163,13 @@ pub fn finish_book(
             continue;
         };
         if drop_blank {
-            dropped_blank.extend(pages.iter().filter(|v| is_blank(v)).filter_map(|v| v.seq));
-            pages.retain(|v| !is_blank(v));
+            dropped_blank.extend(
+                pages
+                    .iter()
+                    .filter(|v| v.flagged_blank())
+                    .filter_map(|v| v.seq),
+            );
+            pages.retain(|v| !v.flagged_blank());
             if pages.is_empty() {
                 continue;
             }

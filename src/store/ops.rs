@@ -103,6 +103,17 @@ pub struct PageView {
     pub updated_at: i64,
 }
 
+impl PageView {
+    /// Whether the pipeline flagged the page blank (its stored report).
+    pub fn flagged_blank(&self) -> bool {
+        self.report
+            .as_ref()
+            .and_then(|r| r.get("blank"))
+            .and_then(serde_json::Value::as_bool)
+            == Some(true)
+    }
+}
+
 /// A new page's spooled raw bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct NewPage<'a> {
