@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
 
 use anyhow::Context;
 use serde_json::json;
@@ -13,6 +14,7 @@ use sohoa::capture::sane::buttons::sensors;
 use sohoa::capture::sane::frame::Tee;
 use sohoa::capture::sane::identity::{device_lock, find_by_name, DeviceLock, Identity};
 use sohoa::capture::sane::options::{split_assignment, Setting};
+use sohoa::capture::sane::signals::{take_stop_signals, StopSignal};
 use sohoa::capture::sane::{DeviceInfo, Sane, ScanError, ScanProfile};
 use sohoa::intake::{Intake, PageOutcome, Submitted};
 
@@ -44,28 +46,27 @@ fn report(e: &ScanError) -> ExitCode {
     }
 }
 
-/// Cancels `c` on SIGINT or SIGTERM (a small runtime on its own thread; the
-/// scan itself never runs on an async runtime).
-fn cancel_on_signal(c: Canceller) {
-    std::thread::spawn(move || {
-        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-        else {
+/// Takes SIGINT and SIGTERM for a batch run from the command line, the
+/// daemon's way (`capture::sane::signals`: backends reset signal handlers).
+/// Call first, before any thread starts. Until the batch's canceller is put
+/// in the slot a signal ends the program (nothing is captured yet); then it
+/// cancels the batch, so the pages already read are kept.
+fn cancel_on_signal() -> Arc<OnceLock<Canceller>> {
+    let slot: Arc<OnceLock<Canceller>> = Arc::default();
+    let batch = slot.clone();
+    let taken = take_stop_signals(move |sig| {
+        if sig == StopSignal::DevicesChanged {
             return;
-        };
-        rt.block_on(async {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut term) = signal(SignalKind::terminate()) else {
-                return;
-            };
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-        });
-        c.cancel();
+        }
+        match batch.get() {
+            Some(c) => c.cancel(),
+            None => std::process::exit(EXIT_CANCELLED.into()),
+        }
     });
+    if let Err(e) = taken {
+        eprintln!("sohoa: Ctrl-C will not cancel the scan cleanly: {e}");
+    }
+    slot
 }
 
 /// The device to use: a SANE name or "VENDOR MODEL", else the first one.
@@ -101,6 +102,7 @@ fn part_path(out: &Path, number: u32) -> std::path::PathBuf {
 }
 
 pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<ExitCode> {
+    let cancel = cancel_on_signal();
     let settings: Vec<(String, Setting)> = opts
         .iter()
         .map(|o| {
@@ -118,7 +120,7 @@ pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<Exit
         Err(e) => return Ok(report(&e)),
     };
     let dir = out.to_path_buf();
-    let sink = PageSink(std::sync::Arc::new(move |n| {
+    let sink = PageSink(Arc::new(move |n| {
         let f = std::fs::File::create(part_path(&dir, n))?;
         Ok(Box::new(std::io::BufWriter::with_capacity(1 << 18, f)) as Tee)
     }));
@@ -131,7 +133,7 @@ pub fn capture(device: &str, out: &Path, opts: &[String]) -> anyhow::Result<Exit
         Ok(b) => b,
         Err(e) => return Ok(report(&e)),
     };
-    cancel_on_signal(batch.canceller());
+    let _ = cancel.set(batch.canceller());
     let mut saved = 0u32;
     let mut last = 0u32;
     for item in batch {
@@ -170,6 +172,7 @@ pub fn scan(
     locality: Option<&str>,
     config: Option<&Path>,
 ) -> anyhow::Result<ExitCode> {
+    let cancel = cancel_on_signal();
     let (cfg, book_id) = super::config_and_book(config, book, locality, "--book")?;
     let sane = match sane_or_exit() {
         Ok(s) => s,
@@ -190,7 +193,7 @@ pub fn scan(
         Ok(b) => b,
         Err(e) => return Ok(report(&e)),
     };
-    cancel_on_signal(batch.canceller());
+    let _ = cancel.set(batch.canceller());
     let stamp = chrono::Local::now().format("%Y%m%dT%H%M%S");
     let mut filed = 0u32;
     for item in batch {

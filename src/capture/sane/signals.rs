@@ -4,7 +4,8 @@
 //! reader threads: the `test` backend's `reader_task` resets SIGTERM to the
 //! default action when it starts, so a daemon that catches SIGTERM with a
 //! handler is killed outright by the next `systemctl stop` after a scan.
-//! Instead, the daemon blocks SIGTERM, SIGINT and SIGUSR1 in every thread
+//! Instead, the daemon (and `sohoa scan`/`capture`, which cancel their
+//! batch on a signal) blocks SIGTERM, SIGINT and SIGUSR1 in every thread
 //! (the mask is set before any thread exists and threads inherit it) and
 //! takes them with `sigwait` on a thread of its own. A blocked signal stays
 //! pending whatever its disposition, so a backend's `sigaction` no longer
