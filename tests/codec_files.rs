@@ -14,13 +14,16 @@ use common::{run_tool, tool};
 
 use chrono::DateTime;
 use image::{DynamicImage, GrayImage, Luma, Rgb, RgbImage};
-use sohoa::codec::encode::{self, OutputConfig, PageKind, Profile};
+use sohoa::codec::encode::{self, OutputConfig, PageKind, PdfPages, Profile};
 use sohoa::codec::g4tiff;
 use sohoa::codec::pdf::{self, DocMeta, PdfPage};
 
+/// The auto profile, JPEG pages embedded in PDFs as they are (what these
+/// tests compare against; layered pages have their own tests).
 fn auto() -> OutputConfig {
     OutputConfig {
         profile: Profile::Auto,
+        pdf_pages: PdfPages::Embed,
         ..OutputConfig::default()
     }
 }

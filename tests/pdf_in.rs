@@ -12,7 +12,10 @@ use sohoa::codec::{decode, OutputConfig};
 fn jpeg_and_g4_pages_come_back_out_of_a_pdf() {
     let jpg = std::fs::read(corpus().join("1555.003.jpg")).unwrap();
     let tif = std::fs::read(corpus().join("feyn.tif")).unwrap();
-    let out = OutputConfig::default();
+    let out = OutputConfig {
+        pdf_pages: sohoa::codec::encode::PdfPages::Embed,
+        ..OutputConfig::default()
+    };
     let mut pages = PdfPage::from_file(&jpg, Some(300.0), &out).unwrap();
     pages.extend(PdfPage::from_file(&tif, None, &out).unwrap());
     let meta = DocMeta {

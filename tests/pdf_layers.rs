@@ -2,7 +2,8 @@
 //! `qpdf --check`, rendered by `pdftoppm` close to the stored page with
 //! red stamps red and blue ink blue, the G4 mask read back bit for bit, the
 //! size per A4 of a corpus colour page under a bound the embedded JPEG
-//! breaks; `embed` still embeds the stored JPEG byte for byte.
+//! breaks; `embed` still embeds the stored JPEG byte for byte, and `auto`
+//! (the default) embeds a JPEG within the page budget and layers one over.
 //!
 //! Needs Debian packages qpdf and poppler-utils (pdftoppm, pdfimages). A
 //! missing tool skips its test loudly, or fails it when `CI=true`.
@@ -346,8 +347,54 @@ fn embed_keeps_the_stored_jpeg_byte_for_byte() {
         doc.windows(stored.bytes.len()).any(|w| w == stored.bytes),
         "the JPEG is not in the PDF as it is"
     );
-    // Embed is the default.
-    assert_eq!(OutputConfig::default().pdf_pages, PdfPages::Embed);
+}
+
+#[test]
+fn auto_embeds_a_page_that_fits_the_budget_and_layers_one_that_does_not() {
+    assert_eq!(OutputConfig::default().pdf_pages, PdfPages::Auto);
+    let stored = stored_page();
+    let (w, h) = (stored.width, stored.height);
+    let kb_a4 =
+        stored.bytes.len() as f64 / 1024.0 * (8.27 * 11.69 * 200.0 * 200.0) / (w as f64 * h as f64);
+    // A budget above the JPEG: embedded as it is.
+    let roomy = OutputConfig {
+        page_kb: (kb_a4 * 1.2) as u32 + 1,
+        ..OutputConfig::default()
+    };
+    let pages = PdfPage::from_file(&stored.bytes, None, &roomy).unwrap();
+    assert!(
+        matches!(&pages[0].data, PageData::Jpeg { bytes, .. } if *bytes == stored.bytes),
+        "a JPEG within the budget is not embedded as it is"
+    );
+    // A budget under it: layered, and smaller.
+    let tight = OutputConfig {
+        page_kb: ((kb_a4 * 0.8) as u32).max(10),
+        ..OutputConfig::default()
+    };
+    let pages = PdfPage::from_file(&stored.bytes, None, &tight).unwrap();
+    let PageData::Layered(l) = &pages[0].data else {
+        panic!("a JPEG over the budget is not layered");
+    };
+    assert!(l.len() < stored.bytes.len());
+    // No budget: embedded.
+    let none = OutputConfig {
+        page_kb: 0,
+        ..OutputConfig::default()
+    };
+    let pages = PdfPage::from_file(&stored.bytes, None, &none).unwrap();
+    assert!(matches!(pages[0].data, PageData::Jpeg { .. }));
+    // Pixels from another format take the same road.
+    let png = {
+        let img = sohoa::codec::decode(&stored.bytes).unwrap().remove(0).image;
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let pages = PdfPage::from_file(&png, Some(200.0), &tight).unwrap();
+    assert!(
+        matches!(pages[0].data, PageData::Layered(_)),
+        "PNG page not layered"
+    );
 }
 
 #[test]

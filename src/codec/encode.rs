@@ -56,9 +56,10 @@ pub struct OutputConfig {
     /// Also write one multi-page G4 TIFF per case when all its pages are bilevel.
     pub case_tiff: bool,
     /// How colour and grey pages go into case PDFs: `embed` (the stored
-    /// JPEG as it is) or `layered` (ink mask, background and ink colour, see
-    /// `layers`: about a third of the bytes, but stroke edges turn hard, so
-    /// not the default). Bilevel pages are always embedded as they are.
+    /// JPEG as it is), `layered` (ink mask, background and ink colour, see
+    /// `layers`: about a third of the bytes) or `auto` (embedded when the
+    /// JPEG fits `page_kb`, layered when it does not). Bilevel pages are
+    /// always embedded as they are.
     pub pdf_pages: PdfPages,
 }
 
@@ -77,7 +78,7 @@ impl Default for OutputConfig {
             bilevel_k: 0.2,
             bilevel_window_mm: 4.0,
             case_tiff: false,
-            pdf_pages: PdfPages::Embed,
+            pdf_pages: PdfPages::Auto,
         }
     }
 }
@@ -190,6 +191,9 @@ pub enum Profile {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PdfPages {
+    /// The stored JPEG when it fits the page budget, else layered when
+    /// that is smaller.
+    Auto,
     /// Split into an ink mask (G4), a low-resolution background and the ink
     /// colour (JPEG): about a third of the bytes of a JPEG page.
     Layered,

@@ -3,7 +3,9 @@
 //! either embedded as they are (DCTDecode, `output.pdf_pages = "embed"`) or
 //! layered (`"layered"`, see `layers`: a background JPEG over the whole
 //! page, then the ink colour JPEG through an explicit `/Mask`, a G4 image
-//! mask at the page's resolution). Each page is sized from its resolution;
+//! mask finer than the page, see `layers::LayerParams::mask_dpi`); `"auto"`
+//! (the default) embeds a JPEG that fits the page budget and layers one
+//! that does not. Each page is sized from its resolution;
 //! document info and XMP metadata (book, case, locality, capture time,
 //! software), aiming at PDF/A-2b: XMP `pdfaid:part=2`, `conformance=B`, an
 //! sRGB OutputIntent with a generated ICC profile, a file ID, no
@@ -21,7 +23,7 @@ use sha2::{Digest, Sha256};
 
 use super::encode::{self, OutputConfig, PageKind, PdfPages};
 use super::layers::{JpegLayer, Layered};
-use super::{decode, g4tiff, icc, jpeg, layers, probe_format, Format};
+use super::{budget, decode, g4tiff, icc, jpeg, layers, probe_format, Format};
 
 /// Largest page side PDF readers (and PDF/A) accept, in points.
 const MAX_PAGE_PT: f32 = 14_400.0;
@@ -45,7 +47,7 @@ pub enum PageData {
     Jpeg { bytes: Vec<u8>, components: u8 },
     /// CCITT G4 data.
     G4 { data: Vec<u8>, black_is_1: bool },
-    /// Mask, background and ink colour (the page's size is the mask's).
+    /// Mask, background and ink colour (the page's size is its own).
     Layered(Layered),
 }
 
@@ -86,20 +88,17 @@ impl PdfPage {
                 if let Some(i) =
                     jpeg::info(bytes).filter(|i| i.pdf_compatible && matches!(i.components, 1 | 3))
                 {
-                    let dpi = dpi.or(i.dpi).unwrap_or(default);
-                    if fallback.pdf_pages == PdfPages::Layered {
-                        let frame = decode::decode_frame(bytes, 0)?;
-                        return Ok(vec![PdfPage::layered(&frame.image, dpi, fallback)?]);
-                    }
-                    return Ok(vec![PdfPage {
+                    let page = PdfPage {
                         width: i.width,
                         height: i.height,
-                        dpi,
+                        dpi: dpi.or(i.dpi).unwrap_or(default),
                         data: PageData::Jpeg {
                             bytes: bytes.to_vec(),
                             components: i.components,
                         },
-                    }]);
+                    };
+                    let pixels = || Ok(decode::decode_frame(bytes, 0)?.image);
+                    return Ok(vec![page.or_layered(pixels, fallback)?]);
                 }
             }
             Some(Format::Tiff) => {
@@ -153,10 +152,16 @@ impl PdfPage {
             }
             kind => {
                 let e = encode::compress(&prepared, cfg)?;
-                PageData::Jpeg {
-                    bytes: e.bytes,
-                    components: if kind == PageKind::Colour { 3 } else { 1 },
-                }
+                let page = PdfPage {
+                    width,
+                    height,
+                    dpi: prepared.dpi,
+                    data: PageData::Jpeg {
+                        bytes: e.bytes,
+                        components: if kind == PageKind::Colour { 3 } else { 1 },
+                    },
+                };
+                return page.or_layered(|| Ok(prepared.image.clone()), cfg);
             }
         };
         Ok(PdfPage {
@@ -165,6 +170,35 @@ impl PdfPage {
             dpi: prepared.dpi,
             data,
         })
+    }
+
+    /// This JPEG page, or the same pixels layered, per `cfg.pdf_pages`:
+    /// `auto` layers a page only when its JPEG is over the page budget
+    /// (`output.page_kb` per A4) and the layers are smaller, so a page
+    /// that fits is embedded without re-encoding.
+    fn or_layered(
+        self,
+        pixels: impl FnOnce() -> Result<DynamicImage, PdfError>,
+        cfg: &OutputConfig,
+    ) -> Result<PdfPage, PdfError> {
+        let PageData::Jpeg { bytes, .. } = &self.data else {
+            return Ok(self);
+        };
+        let jpeg_len = bytes.len();
+        let over_budget = || {
+            budget::page_budget(cfg.page_kb, self.width, self.height, self.dpi)
+                .is_some_and(|b| jpeg_len > b)
+        };
+        match cfg.pdf_pages {
+            PdfPages::Embed => Ok(self),
+            PdfPages::Layered => PdfPage::layered(&pixels()?, self.dpi, cfg),
+            PdfPages::Auto if !over_budget() => Ok(self),
+            PdfPages::Auto => {
+                let layered = PdfPage::layered(&pixels()?, self.dpi, cfg)?;
+                let smaller = matches!(&layered.data, PageData::Layered(l) if l.len() < jpeg_len);
+                Ok(if smaller { layered } else { self })
+            }
+        }
     }
 
     /// A layered page of the pixels as they are (no resampling or
@@ -499,11 +533,11 @@ pub fn case_pdf(meta: &DocMeta, pages: &[PdfPage]) -> Result<Vec<u8>, PdfError> 
                 m.filter(Filter::CcittFaxDecode);
                 m.decode_parms()
                     .k(-1)
-                    .columns(page.width as i32)
-                    .rows(page.height as i32)
+                    .columns(l.mask_width as i32)
+                    .rows(l.mask_height as i32)
                     .black_is_1(false);
-                m.width(page.width as i32)
-                    .height(page.height as i32)
+                m.width(l.mask_width as i32)
+                    .height(l.mask_height as i32)
                     .image_mask(true)
                     .bits_per_component(1);
             }
