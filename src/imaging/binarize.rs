@@ -8,24 +8,50 @@
 use super::reduce::Plane;
 
 pub fn histogram(p: &Plane) -> [u32; 256] {
-    let mut h = [0u32; 256];
-    for &v in &p.data {
-        h[v as usize] += 1;
+    // Four histograms in turn (see `background`), summed.
+    let mut hs = [[0u32; 256]; 4];
+    let mut quads = p.data.chunks_exact(4);
+    for q in &mut quads {
+        for (h, &v) in hs.iter_mut().zip(q) {
+            h[v as usize] += 1;
+        }
     }
-    h
+    for &v in quads.remainder() {
+        hs[0][v as usize] += 1;
+    }
+    std::array::from_fn(|k| hs[0][k] + hs[1][k] + hs[2][k] + hs[3][k])
 }
 
 /// Grey level below which a fraction `q` of the pixels lie.
 pub fn percentile(h: &[u32; 256], q: f32) -> u8 {
-    let total: u64 = h.iter().map(|&c| c as u64).sum();
+    percentile_of(h, h.iter().map(|&c| c as u64).sum(), q)
+}
+
+/// `percentile` of a histogram whose count is known to be `total`. Upper
+/// percentiles are found from the top, where paper is: a few bins, not 256.
+fn percentile_of(h: &[u32; 256], total: u64, q: f32) -> u8 {
     if total == 0 {
         return 255;
     }
-    let target = (total as f64 * q as f64).ceil() as u64;
+    let target = ((total as f64 * q as f64).ceil() as u64).max(1);
+    if q >= 0.5 {
+        // The lowest level whose count at or below it reaches the target:
+        // walk down while the level below still does.
+        let (mut v, mut above) = (255usize, 0u64);
+        while v > 0 {
+            let next = above + h[v] as u64;
+            if total.saturating_sub(next) < target {
+                break;
+            }
+            above = next;
+            v -= 1;
+        }
+        return v as u8;
+    }
     let mut acc = 0u64;
     for (v, &c) in h.iter().enumerate() {
         acc += c as u64;
-        if acc >= target.max(1) {
+        if acc >= target {
             return v as u8;
         }
     }
@@ -71,22 +97,35 @@ pub fn background(p: &Plane, border: &[bool], paper: u8, block: usize) -> Plane 
     let bh = p.h.div_ceil(block).max(1);
     let mut levels = vec![paper as f32; bw * bh];
     let mut valid = vec![false; bw * bh];
+    // Four histograms filled in turn, summed at the end: paper pixels all
+    // land in a few bins, and one histogram would make every increment wait
+    // for the one before.
+    let mut hists = [[0u32; 256]; 4];
     let mut hist = [0u32; 256];
     for by in 0..bh {
         for bx in 0..bw {
-            hist.iter_mut().for_each(|c| *c = 0);
-            let mut n = 0u32;
+            hists.iter_mut().for_each(|h| h.fill(0));
+            let (x0, x1) = (bx * block, ((bx + 1) * block).min(p.w));
             for y in by * block..((by + 1) * block).min(p.h) {
-                for x in bx * block..((bx + 1) * block).min(p.w) {
-                    let i = y * p.w + x;
-                    if !border[i] {
-                        hist[p.data[i] as usize] += 1;
-                        n += 1;
+                let row = y * p.w;
+                let (px, bd) = (&p.data[row + x0..row + x1], &border[row + x0..row + x1]);
+                let (mut pq, mut bq) = (px.chunks_exact(4), bd.chunks_exact(4));
+                for (v, b) in (&mut pq).zip(&mut bq) {
+                    for ((h, &v), &b) in hists.iter_mut().zip(v).zip(b) {
+                        h[v as usize] += !b as u32;
                     }
                 }
+                for (&v, &b) in pq.remainder().iter().zip(bq.remainder()) {
+                    hists[0][v as usize] += !b as u32;
+                }
+            }
+            let mut n = 0u32;
+            for (k, c) in hist.iter_mut().enumerate() {
+                *c = hists[0][k] + hists[1][k] + hists[2][k] + hists[3][k];
+                n += *c;
             }
             if n as usize * 4 >= block * block {
-                let l = percentile(&hist, 0.9);
+                let l = percentile_of(&hist, n as u64, 0.9);
                 // Dense ink or a dark picture is not paper; dim paper
                 // (uneven light on a photo) still is.
                 if (l as f32) >= paper as f32 * 0.45 {
@@ -97,29 +136,34 @@ pub fn background(p: &Plane, border: &[bool], paper: u8, block: usize) -> Plane 
         }
     }
     fill_gaps(&mut levels, &mut valid, bw, bh);
-    // Bilinear interpolation between block centres, in 8.8 fixed point.
+    // Bilinear interpolation between block centres: the two rows of block
+    // levels above and below are spread across the page once per block
+    // row, then every pixel row is a blend of those two (which vectorises).
     let mut out = Plane::new(p.w, p.h, paper);
     let half = block as f32 / 2.0;
-    let coord = |i: usize, n: usize| -> (usize, usize, u32) {
+    let coord = |i: usize, n: usize| -> (usize, usize, f32) {
         let f = ((i as f32 - half + 0.5) / block as f32).clamp(0.0, (n - 1) as f32);
         let i0 = f as usize;
-        (i0, (i0 + 1).min(n - 1), ((f - i0 as f32) * 256.0) as u32)
+        (i0, (i0 + 1).min(n - 1), f - i0 as f32)
     };
-    let xs: Vec<(usize, usize, u32)> = (0..p.w).map(|x| coord(x, bw)).collect();
-    let lv: Vec<u32> = levels
-        .iter()
-        .map(|&l| (l.clamp(0.0, 255.0) * 16.0) as u32)
-        .collect();
-    let mut row = vec![0u32; bw];
-    for y in 0..p.h {
-        let (y0, y1, ty) = coord(y, bh);
-        for (bx, r) in row.iter_mut().enumerate() {
-            *r = lv[y0 * bw + bx] * (256 - ty) + lv[y1 * bw + bx] * ty;
-        }
-        let dst = &mut out.data[y * p.w..(y + 1) * p.w];
+    let xs: Vec<(usize, usize, f32)> = (0..p.w).map(|x| coord(x, bw)).collect();
+    let spread = |by: usize, dst: &mut [f32]| {
+        let lv = &levels[by * bw..(by + 1) * bw];
         for (d, &(x0, x1, tx)) in dst.iter_mut().zip(&xs) {
-            let v = (row[x0] as u64 * (256 - tx) as u64 + row[x1] as u64 * tx as u64) >> 16;
-            *d = ((v + 8) / 16).min(255) as u8;
+            *d = lv[x0] + (lv[x1] - lv[x0]) * tx;
+        }
+    };
+    let (mut above, mut below) = (vec![0f32; p.w], vec![0f32; p.w]);
+    let mut spread_rows = None;
+    for (y, dst) in out.data.chunks_exact_mut(p.w).enumerate() {
+        let (y0, y1, ty) = coord(y, bh);
+        if spread_rows != Some((y0, y1)) {
+            spread(y0, &mut above);
+            spread(y1, &mut below);
+            spread_rows = Some((y0, y1));
+        }
+        for ((d, &a), &b) in dst.iter_mut().zip(&above).zip(&below) {
+            *d = (a + (b - a) * ty + 0.5).clamp(0.0, 255.0) as u8;
         }
     }
     out
@@ -231,5 +275,39 @@ mod tests {
         assert!((30..220).contains(&t));
         assert_eq!(percentile(&h, 0.5), 220);
         assert_eq!(percentile(&[0; 256], 0.5), 255);
+    }
+
+    #[test]
+    fn percentiles_from_the_top_match_a_count_from_the_bottom() {
+        let naive = |h: &[u32; 256], q: f32| {
+            let total: u64 = h.iter().map(|&c| c as u64).sum();
+            let target = ((total as f64 * q as f64).ceil() as u64).max(1);
+            let mut acc = 0;
+            (0..256)
+                .find(|&v| {
+                    acc += h[v] as u64;
+                    acc >= target
+                })
+                .unwrap_or(255) as u8
+        };
+        let mut seed = 7u32;
+        for case in 0..200 {
+            let mut h = [0u32; 256];
+            for _ in 0..case % 40 + 1 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                h[(seed >> 8) as usize % 256] += (seed >> 20) % 50;
+            }
+            for q in [0.0, 0.3, 0.5, 0.9, 0.95, 0.999, 1.0] {
+                if h.iter().any(|&c| c > 0) {
+                    assert_eq!(percentile(&h, q), naive(&h, q), "case {case} q {q}");
+                }
+            }
+        }
+        let mut one = [0u32; 256];
+        one[0] = 5;
+        assert_eq!(percentile(&one, 0.9), 0);
+        one[255] = 5;
+        assert_eq!(percentile(&one, 0.5), 0);
+        assert_eq!(percentile(&one, 0.51), 255);
     }
 }

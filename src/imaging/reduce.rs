@@ -78,16 +78,17 @@ fn reduce2(g: &GrayImage) -> Plane {
     let (ow, oh) = (w / 2, h / 2);
     let raw = g.as_raw();
     let mut out = Plane::new(ow, oh, 0);
+    // Rows are summed first, then pairs of columns: two passes that each
+    // vectorise, where one pass over 2x2 blocks does not.
+    let mut sums = vec![0u16; 2 * ow];
     for (oy, dst) in out.data.chunks_exact_mut(ow).enumerate() {
         let r0 = &raw[2 * oy * w..2 * oy * w + 2 * ow];
         let r1 = &raw[(2 * oy + 1) * w..(2 * oy + 1) * w + 2 * ow];
-        for ((d, a), b) in dst
-            .iter_mut()
-            .zip(r0.chunks_exact(2))
-            .zip(r1.chunks_exact(2))
-        {
-            let s = a[0] as u16 + a[1] as u16 + b[0] as u16 + b[1] as u16;
-            *d = ((s + 2) >> 2) as u8;
+        for ((s, &a), &b) in sums.iter_mut().zip(r0).zip(r1) {
+            *s = a as u16 + b as u16;
+        }
+        for (d, s) in dst.iter_mut().zip(sums.chunks_exact(2)) {
+            *d = ((s[0] + s[1] + 2) >> 2) as u8;
         }
     }
     out
@@ -175,20 +176,23 @@ pub fn half_min(p: &Plane) -> (Plane, Plane) {
     if ow == 0 || oh == 0 {
         return (mean, min);
     }
+    // Down the rows first, then across pairs of columns (see `reduce2`).
+    let mut sums = vec![0u16; 2 * ow];
+    let mut mins = vec![0u8; 2 * ow];
     for y in 0..oh {
         let r0 = &p.data[2 * y * p.w..2 * y * p.w + 2 * ow];
         let r1 = &p.data[(2 * y + 1) * p.w..(2 * y + 1) * p.w + 2 * ow];
+        for (((s, m), &a), &b) in sums.iter_mut().zip(mins.iter_mut()).zip(r0).zip(r1) {
+            *s = a as u16 + b as u16;
+            *m = a.min(b);
+        }
         let dm = &mut mean.data[y * ow..(y + 1) * ow];
+        for (d, s) in dm.iter_mut().zip(sums.chunks_exact(2)) {
+            *d = ((s[0] + s[1] + 2) >> 2) as u8;
+        }
         let dn = &mut min.data[y * ow..(y + 1) * ow];
-        for (((m, n), a), b) in dm
-            .iter_mut()
-            .zip(dn.iter_mut())
-            .zip(r0.chunks_exact(2))
-            .zip(r1.chunks_exact(2))
-        {
-            let s = a[0] as u16 + a[1] as u16 + b[0] as u16 + b[1] as u16;
-            *m = ((s + 2) >> 2) as u8;
-            *n = a[0].min(a[1]).min(b[0].min(b[1]));
+        for (d, m) in dn.iter_mut().zip(mins.chunks_exact(2)) {
+            *d = m[0].min(m[1]);
         }
     }
     (mean, min)
