@@ -92,6 +92,9 @@ pub fn otsu(h: &[u32; 256]) -> u8 {
 /// blocks of `block` pixels (border excluded), bilinearly interpolated.
 /// Blocks that are mostly border or solid ink borrow the page-wide `paper`.
 pub fn background(p: &Plane, border: &[bool], paper: u8, block: usize) -> Plane {
+    if p.w == 0 || p.h == 0 || border.len() < p.w * p.h {
+        return Plane::new(p.w, p.h, paper);
+    }
     let block = block.max(4);
     let bw = p.w.div_ceil(block).max(1);
     let bh = p.h.div_ceil(block).max(1);
@@ -275,6 +278,17 @@ mod tests {
         assert!((30..220).contains(&t));
         assert_eq!(percentile(&h, 0.5), 220);
         assert_eq!(percentile(&[0; 256], 0.5), 255);
+    }
+
+    #[test]
+    fn background_of_empty_planes_is_empty() {
+        for (w, h) in [(0, 0), (0, 5), (5, 0)] {
+            let p = Plane::new(w, h, 200);
+            assert_eq!(background(&p, &[], 230, 8).data.len(), 0);
+        }
+        let p = Plane::new(3, 2, 200);
+        // Too few pixels for a block of its own: the page-wide paper level.
+        assert_eq!(background(&p, &[false; 6], 230, 8).data, vec![230; 6]);
     }
 
     #[test]
