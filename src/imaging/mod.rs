@@ -240,8 +240,8 @@ pub fn analyze_image(img: &DynamicImage, cfg: &ImagingConfig, dpi: f32) -> Analy
         out.skew_deg = (deg * 100.0).round() / 100.0;
         out.confidence = confidence(&peak);
         if cfg.orient && out.confidence >= cfg.deskew_min_confidence {
-            let ud = orient::updown(&fine, deg, (1.2 * dpi / fa as f32) as usize);
-            if ud < -UPDOWN_MIN {
+            let strip = (1.2 * dpi / fa as f32) as usize;
+            if orient::upside_down(&fine, deg, strip, UPDOWN_MIN) {
                 quarter += 180;
             }
             out.orientation = quarter;

@@ -12,6 +12,27 @@
 
 use super::skew::Ink;
 
+/// Whether the text of `ink`, deskewed by `deg`, is upside down: `updown`
+/// under `-min` at `deg` and also in the median of `deg` and a tenth of a
+/// degree either side. On text the measure barely moves over a tenth of a
+/// degree; on pages that are not text (music, drawings, a two-page
+/// spread) it can swing far at one exact angle, and a page must not be
+/// turned over on that. The two extra measures are taken only when the
+/// first says "upside down".
+pub fn upside_down(ink: &Ink, deg: f32, strip: usize, min: f32) -> bool {
+    let ud = updown(ink, deg, strip);
+    if ud >= -min {
+        return false;
+    }
+    let mut three = [
+        ud,
+        updown(ink, deg - 0.1, strip),
+        updown(ink, deg + 0.1, strip),
+    ];
+    three.sort_by(f32::total_cmp);
+    three[1] < -min
+}
+
 /// Asymmetry of the line profiles of `ink` deskewed by `deg`: positive for
 /// upright text, negative for text upside down, near zero when unsure.
 /// Measured in vertical strips of `strip` pixels so that columns of text
@@ -87,5 +108,8 @@ mod tests {
         assert!(updown(&text(false), 0.0, 50) > 0.1);
         assert!(updown(&text(true), 0.0, 50) < -0.1);
         assert_eq!(updown(&Ink::default(), 0.0, 50), 0.0);
+        assert!(upside_down(&text(true), 0.0, 50, 0.08));
+        assert!(!upside_down(&text(false), 0.0, 50, 0.08));
+        assert!(!upside_down(&Ink::default(), 0.0, 50, 0.08));
     }
 }
