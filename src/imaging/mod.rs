@@ -420,9 +420,10 @@ fn paper_colour(img: &DynamicImage, b: &Plane, border: &[bool], paper: u8, scale
     let mut sum = [0u64; 3];
     let mut n = 0u64;
     let lo = paper.saturating_sub(12);
-    // Every other coarse pixel each way is plenty for a mean colour.
-    for y in (0..b.h).step_by(2) {
-        for x in (0..b.w).step_by(2) {
+    // Every fourth coarse pixel each way (some 30 000 on an A4 page) is
+    // plenty for a mean colour; each costs a cache miss in the page.
+    for y in (0..b.h).step_by(4) {
+        for x in (0..b.w).step_by(4) {
             let i = y * b.w + x;
             if border[i] || b.data[i] < lo {
                 continue;
