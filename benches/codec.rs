@@ -1025,6 +1025,7 @@ fn layers_table(pages: &[(String, DynamicImage, f32)]) {
     );
     let mut sums: std::collections::BTreeMap<&str, (f64, usize)> = Default::default();
     let only = std::env::var("SOHOA_BENCH_PAGES").unwrap_or_default();
+    let custom = layer_params_from_env();
     for (name, img, dpi) in pages {
         if !only.is_empty() && !only.split(',').any(|o| name.contains(o)) {
             continue;
@@ -1041,33 +1042,17 @@ fn layers_table(pages: &[(String, DynamicImage, f32)]) {
         let gray = p.kind == PageKind::Grey;
         let a4 = 8.27 * 11.69 * (p.dpi as f64).powi(2);
         let area = p.image.width() as f64 * p.image.height() as f64;
-        let custom = layer_params_from_env();
+        // The page as finishing makes it from the stored JPEG.
+        let from_stored = |c: &OutputConfig| {
+            PdfPage::from_file(&stored.bytes, None, c)
+                .unwrap()
+                .remove(0)
+        };
         type Make<'a> = Box<dyn Fn() -> PdfPage + 'a>;
         let mut variants: Vec<(&str, Make)> = vec![
-            (
-                "embed JPEG",
-                Box::new(|| {
-                    PdfPage::from_file(&stored.bytes, None, &embed)
-                        .unwrap()
-                        .remove(0)
-                }),
-            ),
-            (
-                "auto (default)",
-                Box::new(|| {
-                    PdfPage::from_file(&stored.bytes, None, &cfg)
-                        .unwrap()
-                        .remove(0)
-                }),
-            ),
-            (
-                "layered (JPEG)",
-                Box::new(|| {
-                    PdfPage::from_file(&stored.bytes, None, &layered)
-                        .unwrap()
-                        .remove(0)
-                }),
-            ),
+            ("embed JPEG", Box::new(|| from_stored(&embed))),
+            ("auto (default)", Box::new(|| from_stored(&cfg))),
+            ("layered (JPEG)", Box::new(|| from_stored(&layered))),
             (
                 "layered (pre)",
                 Box::new(|| PdfPage::layered(&p.image, p.dpi, &layered).unwrap()),

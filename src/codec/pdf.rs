@@ -15,6 +15,8 @@
 //! time, the file ID from a hash), so finishing a book twice gives the same
 //! bytes. Returns bytes; never writes files.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, Datelike, FixedOffset, SecondsFormat, Timelike};
 use image::DynamicImage;
 use pdf_writer::types::OutputIntentSubtype;
@@ -97,7 +99,7 @@ impl PdfPage {
                             components: i.components,
                         },
                     };
-                    let pixels = || Ok(decode::decode_frame(bytes, 0)?.image);
+                    let pixels = || Ok(Cow::Owned(decode::decode_frame(bytes, 0)?.image));
                     return Ok(vec![page.or_layered(pixels, fallback)?]);
                 }
             }
@@ -161,7 +163,7 @@ impl PdfPage {
                         components: if kind == PageKind::Colour { 3 } else { 1 },
                     },
                 };
-                return page.or_layered(|| Ok(prepared.image.clone()), cfg);
+                return page.or_layered(|| Ok(Cow::Borrowed(&prepared.image)), cfg);
             }
         };
         Ok(PdfPage {
@@ -176,9 +178,9 @@ impl PdfPage {
     /// `auto` layers a page only when its JPEG is over the page budget
     /// (`output.page_kb` per A4) and the layers are smaller, so a page
     /// that fits is embedded without re-encoding.
-    fn or_layered(
+    fn or_layered<'a>(
         self,
-        pixels: impl FnOnce() -> Result<DynamicImage, PdfError>,
+        pixels: impl FnOnce() -> Result<Cow<'a, DynamicImage>, PdfError>,
         cfg: &OutputConfig,
     ) -> Result<PdfPage, PdfError> {
         let PageData::Jpeg { bytes, .. } = &self.data else {
@@ -191,10 +193,10 @@ impl PdfPage {
         };
         match cfg.pdf_pages {
             PdfPages::Embed => Ok(self),
-            PdfPages::Layered => PdfPage::layered(&pixels()?, self.dpi, cfg),
+            PdfPages::Layered => PdfPage::layered(&*pixels()?, self.dpi, cfg),
             PdfPages::Auto if !over_budget() => Ok(self),
             PdfPages::Auto => {
-                let layered = PdfPage::layered(&pixels()?, self.dpi, cfg)?;
+                let layered = PdfPage::layered(&*pixels()?, self.dpi, cfg)?;
                 let smaller = matches!(&layered.data, PageData::Layered(l) if l.len() < jpeg_len);
                 Ok(if smaller { layered } else { self })
             }
