@@ -93,11 +93,7 @@ fn a_full_disk_pauses_intake_and_it_resumes_by_itself() {
     // Space returns; intake resumes by itself.
     std::fs::remove_file(&filler).unwrap();
     wait_until(Duration::from_secs(60), "all 12 pages are filed", || {
-        journal_pages(work.path())
-            .iter()
-            .filter(|p| p.2 == "filed")
-            .count()
-            == 12
+        filed_count(work.path()) == 12
     });
     let pages = journal_pages(work.path());
     let names: Vec<String> = pages

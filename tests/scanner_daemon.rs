@@ -76,6 +76,19 @@ fn start(dir: &Path, sane: &Path) -> (Daemon, std::net::SocketAddr) {
     (d, addr)
 }
 
+/// Creates `book` through the API and opens it for scanning.
+fn open_book(addr: std::net::SocketAddr, book: &str) {
+    let body = format!(r#"{{"book":"{book}","open":true}}"#);
+    let r = http::request(
+        addr,
+        "POST",
+        "/api/books",
+        &[("Content-Type", "application/json")],
+        body.as_bytes(),
+    );
+    assert!(r.status < 300, "{} {}", r.status, r.text());
+}
+
 fn scanner_state(addr: std::net::SocketAddr) -> serde_json::Value {
     http::request(addr, "GET", "/api/scanners", &[], b"").json()[0].clone()
 }
@@ -111,24 +124,13 @@ fn a_scan_request_files_the_whole_feeder_into_the_open_book() {
         return;
     };
     let (d, addr) = start(work.path(), &sane);
-    let r = http::request(
-        addr,
-        "POST",
-        "/api/books",
-        &[("Content-Type", "application/json")],
-        br#"{"book":"KS.2010.01","open":true}"#,
-    );
-    assert!(r.status < 300, "{} {}", r.status, r.text());
+    open_book(addr, "KS.2010.01");
     let r = http::request(addr, "POST", "/api/scanners/scan?device=test:0", &[], b"");
     assert_eq!(r.status, 200, "{}", r.text());
     // The test backend's feeder holds 10 sheets; identical sheets are
     // still 10 pages, not duplicates.
     wait_until(Duration::from_secs(60), "10 pages are filed", || {
-        journal_pages(work.path())
-            .iter()
-            .filter(|p| p.2 == "filed")
-            .count()
-            == 10
+        filed_count(work.path()) == 10
     });
     wait_until(
         Duration::from_secs(10),
@@ -159,13 +161,7 @@ fn a_jam_reaches_the_operator_and_the_daemon_keeps_running() {
         return;
     };
     let (d, addr) = start(work.path(), &sane);
-    http::request(
-        addr,
-        "POST",
-        "/api/books",
-        &[("Content-Type", "application/json")],
-        br#"{"book":"KT.2011.02","open":true}"#,
-    );
+    open_book(addr, "KT.2011.02");
     let r = http::request(addr, "POST", "/api/scanners/scan", &[], b"");
     assert_eq!(r.status, 200, "{}", r.text());
     wait_until(Duration::from_secs(30), "the jam is reported", || {
@@ -182,7 +178,7 @@ fn a_jam_reaches_the_operator_and_the_daemon_keeps_running() {
         "{s}"
     );
     // Nothing cut short was filed as a whole page.
-    assert!(journal_pages(work.path()).iter().all(|p| p.2 != "filed"));
+    assert_eq!(filed_count(work.path()), 0);
     // Still serving.
     assert_eq!(
         http::request(addr, "GET", "/api/health", &[], b"").status,
@@ -288,13 +284,7 @@ fn a_scanner_unplugged_mid_scan_is_found_again_and_scans() {
         .into_iter()
         .find(|n| n.starts_with("net:") && n.ends_with("test:0"))
         .unwrap_or_else(|| panic!("no net:…:test:0 in {:?}\n{}", listed(addr), d.log()));
-    http::request(
-        addr,
-        "POST",
-        "/api/books",
-        &[("Content-Type", "application/json")],
-        br#"{"book":"KH.2012.03","open":true}"#,
-    );
+    open_book(addr, "KH.2012.03");
     let scan = format!("/api/scanners/scan?device={name}");
     assert_eq!(http::request(addr, "POST", &scan, &[], b"").status, 200);
     wait_until(
@@ -350,11 +340,7 @@ fn a_scanner_unplugged_mid_scan_is_found_again_and_scans() {
     assert_eq!(scanner_state(addr)["state"], "ready");
     assert_eq!(http::request(addr, "POST", &scan, &[], b"").status, 200);
     wait_until(Duration::from_secs(60), "10 pages are filed", || {
-        journal_pages(work.path())
-            .iter()
-            .filter(|p| p.2 == "filed")
-            .count()
-            == 10
+        filed_count(work.path()) == 10
     });
     stop_cleanly(d, work.path());
 }

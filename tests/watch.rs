@@ -17,10 +17,6 @@ fn archive_files(dir: &Path) -> Vec<String> {
     files_under(&dir.join("sohoa-data/archive"))
 }
 
-fn filed_count(dir: &Path) -> usize {
-    journal_pages(dir).iter().filter(|p| p.2 == "filed").count()
-}
-
 #[test]
 fn a_slow_writer_is_taken_once_and_complete() {
     let work = tempfile::tempdir().unwrap();

@@ -232,6 +232,11 @@ pub fn journal_pages(dir: &Path) -> Vec<(Option<u32>, String, String)> {
         .collect()
 }
 
+/// How many pages the journal holds as filed.
+pub fn filed_count(dir: &Path) -> usize {
+    journal_pages(dir).iter().filter(|p| p.2 == "filed").count()
+}
+
 /// A small distinct grey PNG for file number `n`.
 pub fn numbered_png(n: u32) -> Vec<u8> {
     let img = image::GrayImage::from_fn(160, 220, |x, y| {
