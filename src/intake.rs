@@ -104,6 +104,10 @@ impl Intake {
                 "removed temp files left in the archive by an interrupted run"
             );
         }
+        // A book a crash left half-finished takes pages again.
+        if journal.clear_finishing()? > 0 {
+            tracing::warn!("a book was being finished when sohoa stopped; it is open again");
+        }
         // Renames a page edit planned and a crash interrupted come first.
         crate::store::moves::apply_pending(&mut journal, &dirs)?;
         Ok(Arc::new(Intake {

@@ -168,6 +168,9 @@ impl From<crate::store::JournalError> for ApiError {
             J::BookFinished(b) => ApiError::new(StatusCode::CONFLICT, e.to_string()).vi(format!(
                 "Sổ {b} đã hoàn tất; mở lại sổ trước khi thêm trang."
             )),
+            J::BookFinishing(b) => ApiError::new(StatusCode::CONFLICT, e.to_string()).vi(format!(
+                "Sổ {b} đang được hoàn tất; trang sẽ được nhận lại sau."
+            )),
             _ => ApiError::internal(e),
         }
     }
@@ -186,6 +189,9 @@ impl From<crate::store::ops::EditError> for ApiError {
             )),
             E::Finished { book } => ApiError::new(StatusCode::CONFLICT, msg).vi(format!(
                 "Sổ {book} đã hoàn tất; mở lại sổ trước khi sửa trang."
+            )),
+            E::Finishing { book } => ApiError::new(StatusCode::CONFLICT, msg).vi(format!(
+                "Sổ {book} đang được hoàn tất; chờ xong rồi thử lại."
             )),
             E::Busy { book, pending } => ApiError::new(StatusCode::CONFLICT, msg).vi(format!(
                 "Còn {pending} trang của sổ {book} đang được xử lý; chờ xử lý xong rồi thử lại."

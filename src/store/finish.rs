@@ -40,6 +40,10 @@ pub enum FinishError {
         files: u32,
         detail: String,
     },
+    #[error("book {book} is being finished already; wait until it is done")]
+    Finishing { book: String },
+    #[error("book {book} kept changing while it was being finished (pages are still arriving); stop the feeder and try again")]
+    Changing { book: String },
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
@@ -63,6 +67,12 @@ impl FinishError {
             FinishError::Quarantined { book, pages, files, .. } => format!(
                 "Chưa thể hoàn tất sổ {book}: có {pages} trang và {files} tệp bị lỗi; hãy quét lại hoặc thay thế."
             ),
+            FinishError::Finishing { book } => {
+                format!("Sổ {book} đang được hoàn tất; vui lòng đợi.")
+            }
+            FinishError::Changing { book } => format!(
+                "Chưa thể hoàn tất sổ {book}: vẫn đang có trang mới được đưa vào; hãy dừng máy quét rồi thử lại."
+            ),
             other => format!("Không thể hoàn tất sổ: {other}"),
         }
     }
@@ -84,7 +94,18 @@ pub struct Finished {
     pub dropped_blank: Vec<u32>,
 }
 
+/// How often finishing builds the bundle again when pages arrived or were
+/// edited while it was being built, before it gives up.
+const FINISH_ATTEMPTS: usize = 3;
+
 /// Builds the case PDFs and bundle of `book` and marks it finished.
+///
+/// While the bundle is built the book takes no new pages (the journal
+/// refuses them; sources keep them and try again). The bundle is built from
+/// one snapshot of the journal, read under one lock, and the book is marked
+/// finished only if the journal still holds that snapshot (checked in the
+/// same transaction): a page held or edited meanwhile is never left out of
+/// the bundle; the bundle is built again.
 pub fn finish_book(
     intake: &Intake,
     book: &BookRow,
@@ -95,9 +116,47 @@ pub fn finish_book(
             book: book.name.clone(),
         });
     }
-    let (views, counts, ranges) = {
+    intake
+        .journal()
+        .begin_finishing(book.id)
+        .map_err(|e| match e {
+            JournalError::BookFinishing(book) => FinishError::Finishing { book },
+            JournalError::BookFinished(book) => FinishError::Finished { book },
+            other => other.into(),
+        })?;
+    let mut result = Err(FinishError::Changing {
+        book: book.name.clone(),
+    });
+    for _ in 0..FINISH_ATTEMPTS {
+        result = finish_once(intake, book, accept_quarantined);
+        if !matches!(
+            result,
+            Err(FinishError::Journal(JournalError::BookChanged(_)))
+        ) {
+            break;
+        }
+        tracing::info!(book = %book.name, "the book changed while it was being finished; building its bundle again");
+    }
+    if result.is_err() {
+        intake.journal().end_finishing(book.id)?;
+    }
+    if let Err(FinishError::Journal(JournalError::BookChanged(_))) = result {
+        return Err(FinishError::Changing {
+            book: book.name.clone(),
+        });
+    }
+    result
+}
+
+fn finish_once(
+    intake: &Intake,
+    book: &BookRow,
+    accept_quarantined: bool,
+) -> Result<Finished, FinishError> {
+    let (snapshot, views, counts, ranges) = {
         let j = intake.journal();
         (
+            j.book_snapshot(book.id)?,
             j.page_views(book.id)?,
             j.book_counts(book.id)?,
             j.case_ranges(book.id)?,
@@ -235,6 +294,8 @@ pub fn finish_book(
         dropped_blank,
     };
     let detail = serde_json::to_string(&done).unwrap_or_default();
-    intake.journal().mark_finished(book.id, &detail)?;
+    intake
+        .journal()
+        .mark_finished(book.id, &detail, &snapshot)?;
     Ok(done)
 }

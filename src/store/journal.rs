@@ -103,6 +103,9 @@ const MIGRATIONS: &[&str] = &[
     // files.
     "DROP INDEX pages_content;
     CREATE INDEX pages_content ON pages(book_id, source_sha256, frame);",
+    // 6: a book being finished takes no new pages (set while its bundle
+    // is built, cleared when it is finished or the finish fails).
+    "ALTER TABLE books ADD COLUMN finishing_since INTEGER;",
 ];
 
 /// The `current_books` key of the station as a whole (watch folder root).
@@ -170,6 +173,12 @@ pub enum JournalError {
     NoPage(i64),
     #[error("book {0} is finished; reopen it before adding pages")]
     BookFinished(String),
+    #[error("book {0} changed while it was being finished (a page arrived or was edited)")]
+    BookChanged(String),
+    #[error(
+        "book {0} is being finished and takes no new pages now; the page waits and is tried again"
+    )]
+    BookFinishing(String),
 }
 
 type Result<T> = std::result::Result<T, JournalError>;
@@ -388,12 +397,16 @@ impl Journal {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let state: String =
-            tx.query_row("SELECT state FROM books WHERE id = ?1", [book.id], |r| {
-                r.get(0)
-            })?;
+        let (state, finishing): (String, Option<i64>) = tx.query_row(
+            "SELECT state, finishing_since FROM books WHERE id = ?1",
+            [book.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
         if state == "finished" {
             return Err(JournalError::BookFinished(book.name.clone()));
+        }
+        if finishing.is_some() {
+            return Err(JournalError::BookFinishing(book.name.clone()));
         }
         let existing: Vec<u32> = tx
             .prepare(
@@ -665,14 +678,71 @@ impl Journal {
         Ok(rows)
     }
 
-    /// Marks a book finished (no more pages), with the finish report as
-    /// the event's detail, in one transaction.
-    pub fn mark_finished(&mut self, book: i64, detail: &str) -> Result<()> {
+    /// Starts finishing a book: from now until `mark_finished` or
+    /// `end_finishing`, no new page is added to it. Refused when it is
+    /// finished or already being finished.
+    pub fn begin_finishing(&mut self, book: i64) -> Result<()> {
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let (name, state, finishing): (String, String, Option<i64>) = tx.query_row(
+            "SELECT name, state, finishing_since FROM books WHERE id = ?1",
+            [book],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        if state == "finished" {
+            return Err(JournalError::BookFinished(name));
+        }
+        if finishing.is_some() {
+            return Err(JournalError::BookFinishing(name));
+        }
         tx.execute(
-            "UPDATE books SET state = 'finished', finished_at = ?2 WHERE id = ?1",
+            "UPDATE books SET finishing_since = ?2 WHERE id = ?1",
+            params![book, now()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A finish that failed: the book takes pages again.
+    pub fn end_finishing(&mut self, book: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE books SET finishing_since = NULL WHERE id = ?1",
+            [book],
+        )?;
+        Ok(())
+    }
+
+    /// Reopens every book a crash left half-finished (at start-up, before
+    /// any page is taken). Returns how many.
+    pub fn clear_finishing(&mut self) -> Result<usize> {
+        Ok(self.conn.execute(
+            "UPDATE books SET finishing_since = NULL WHERE finishing_since IS NOT NULL",
+            [],
+        )?)
+    }
+
+    /// Marks a book finished (no more pages), with the finish report as
+    /// the event's detail, in one transaction, but only if the book still
+    /// holds exactly `bundled` (the snapshot its bundle was built from):
+    /// a page that was held or edited meanwhile gives `BookChanged` and
+    /// leaves the book open.
+    pub fn mark_finished(
+        &mut self,
+        book: i64,
+        detail: &str,
+        bundled: &super::ops::BookSnapshot,
+    ) -> Result<()> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if super::ops::snapshot(&tx, book)? != *bundled {
+            let name: String =
+                tx.query_row("SELECT name FROM books WHERE id = ?1", [book], |r| r.get(0))?;
+            return Err(JournalError::BookChanged(name));
+        }
+        tx.execute(
+            "UPDATE books SET state = 'finished', finished_at = ?2, finishing_since = NULL WHERE id = ?1",
             params![book, now()],
         )?;
         event(&tx, "book_finished", Some(book), None, detail)?;
@@ -790,6 +860,39 @@ mod tests {
             locality: "Đông Hà".into(),
         };
         j.ensure_book(&id, "KS.2010.01").unwrap()
+    }
+
+    #[test]
+    fn a_book_being_finished_takes_no_pages_and_finishes_only_as_bundled() {
+        let mut j = Journal::in_memory().unwrap();
+        let b = book(&mut j);
+        j.add_pages(&b, "a.png", "aa", "s", &shas(1)).unwrap();
+        let bundled = j.book_snapshot(b.id).unwrap();
+        j.begin_finishing(b.id).unwrap();
+        assert!(matches!(
+            j.begin_finishing(b.id),
+            Err(JournalError::BookFinishing(_))
+        ));
+        assert!(matches!(
+            j.add_pages(&b, "b.png", "bb", "s", &shas(1)),
+            Err(JournalError::BookFinishing(_))
+        ));
+        // A failed finish, or a restart, opens the book again.
+        j.end_finishing(b.id).unwrap();
+        j.add_pages(&b, "b.png", "bb", "s", &shas(1)).unwrap();
+        j.begin_finishing(b.id).unwrap();
+        assert_eq!(j.clear_finishing().unwrap(), 1);
+        // The bundle was built before page b arrived: not finished.
+        assert!(matches!(
+            j.mark_finished(b.id, "", &bundled),
+            Err(JournalError::BookChanged(_))
+        ));
+        let now = j.book_snapshot(b.id).unwrap();
+        j.mark_finished(b.id, "", &now).unwrap();
+        assert!(matches!(
+            j.add_pages(&b, "c.png", "cc", "s", &shas(1)),
+            Err(JournalError::BookFinished(_))
+        ));
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub enum EditError {
     NoPage { book: String, seq: u32, last: u32 },
     #[error("book {book} is finished; reopen it before changing its pages")]
     Finished { book: String },
+    #[error("book {book} is being finished; wait until it is done")]
+    Finishing { book: String },
     #[error("{pending} page(s) of book {book} are still being processed; wait until they are filed and try again")]
     Busy { book: String, pending: i64 },
     #[error("this image is already page {seq} of the book; nothing was changed")]
@@ -169,15 +171,7 @@ struct Open {
 }
 
 fn open_book(tx: &Transaction, book: i64) -> Result<Open> {
-    let (name, state): (String, String) = tx
-        .query_row("SELECT name, state FROM books WHERE id = ?1", [book], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .optional()?
-        .ok_or(EditError::NoBook(book))?;
-    if state == "finished" {
-        return Err(EditError::Finished { book: name });
-    }
+    let name = editable(tx, book)?;
     let pending: i64 = tx.query_row(
         "SELECT COUNT(*) FROM pages WHERE book_id = ?1 AND removed IS NULL
          AND state IN ('spooled', 'processed')",
@@ -194,12 +188,32 @@ fn open_book(tx: &Transaction, book: i64) -> Result<Open> {
     Ok(Open { name, last })
 }
 
-fn last_seq(tx: &rusqlite::Connection, book: i64) -> Result<u32> {
-    Ok(tx.query_row(
+/// The name of a book that may be edited: it exists, is not finished and
+/// is not being finished.
+fn editable(tx: &Transaction, book: i64) -> Result<String> {
+    let (name, state, finishing): (String, String, Option<i64>) = tx
+        .query_row(
+            "SELECT name, state, finishing_since FROM books WHERE id = ?1",
+            [book],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or(EditError::NoBook(book))?;
+    if state == "finished" {
+        return Err(EditError::Finished { book: name });
+    }
+    if finishing.is_some() {
+        return Err(EditError::Finishing { book: name });
+    }
+    Ok(name)
+}
+
+fn last_seq(tx: &rusqlite::Connection, book: i64) -> rusqlite::Result<u32> {
+    tx.query_row(
         "SELECT COALESCE(MAX(seq), 0) FROM pages WHERE book_id = ?1 AND seq IS NOT NULL",
         [book],
         |r| r.get(0),
-    )?)
+    )
 }
 
 /// The live page numbered `seq`: (id, state, archive_path).
@@ -332,7 +346,10 @@ fn shift(tx: &Transaction, book: i64, after: u32, delta: i64, path: PagePath) ->
 }
 
 /// Explicit case starts of a book, or None when it groups by a fixed count.
-fn stored_starts(conn: &rusqlite::Connection, book: i64) -> Result<(Option<u32>, Vec<u32>)> {
+fn stored_starts(
+    conn: &rusqlite::Connection,
+    book: i64,
+) -> rusqlite::Result<(Option<u32>, Vec<u32>)> {
     let per: Option<u32> = conn.query_row(
         "SELECT pages_per_case FROM books WHERE id = ?1",
         [book],
@@ -627,15 +644,7 @@ impl Journal {
     /// Sets how the book's pages group into cases.
     pub fn set_cases(&mut self, book: i64, spec: &CaseSpec) -> Result<Vec<CaseRange>> {
         let tx = self.edit_tx()?;
-        let (name, state): (String, String) = tx
-            .query_row("SELECT name, state FROM books WHERE id = ?1", [book], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?
-            .ok_or(EditError::NoBook(book))?;
-        if state == "finished" {
-            return Err(EditError::Finished { book: name });
-        }
+        editable(&tx, book)?;
         let last = last_seq(&tx, book)?;
         match spec {
             CaseSpec::PagesPerCase(n) => {
@@ -693,9 +702,58 @@ impl Journal {
 
     /// The book's cases over its current pages.
     pub fn case_ranges(&self, book: i64) -> Result<Vec<CaseRange>> {
-        let last = last_seq(&self.conn, book)?;
-        let (per, starts) = stored_starts(&self.conn, book)?;
-        Ok(ranges(per, &starts, last))
+        Ok(case_ranges_in(&self.conn, book)?)
+    }
+}
+
+/// Everything finishing reads of a book: each page row's number, state,
+/// file and content hash, and the case ranges. Two equal snapshots mean
+/// the bundle built from the first still holds exactly the book.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookSnapshot {
+    pages: Vec<SnapshotPage>,
+    cases: Vec<CaseRange>,
+}
+
+type SnapshotPage = (
+    i64,
+    Option<u32>,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The book's snapshot as `conn` sees it (inside a transaction, or not).
+pub(super) fn snapshot(
+    conn: &rusqlite::Connection,
+    book: i64,
+) -> std::result::Result<BookSnapshot, JournalError> {
+    let pages = conn
+        .prepare(
+            "SELECT id, seq, state, archive_path, sha256, removed FROM pages
+             WHERE book_id = ?1 ORDER BY id",
+        )?
+        .query_map([book], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let cases = case_ranges_in(conn, book)?;
+    Ok(BookSnapshot { pages, cases })
+}
+
+impl Journal {
+    /// What finishing reads of a book, to check at the end that nothing
+    /// changed meanwhile (`mark_finished`).
+    pub fn book_snapshot(&self, book: i64) -> Result<BookSnapshot> {
+        Ok(snapshot(&self.conn, book)?)
     }
 }
 
@@ -770,6 +828,12 @@ impl Journal {
             )
             .optional()?)
     }
+}
+
+fn case_ranges_in(conn: &rusqlite::Connection, book: i64) -> rusqlite::Result<Vec<CaseRange>> {
+    let last = last_seq(conn, book)?;
+    let (per, starts) = stored_starts(conn, book)?;
+    Ok(ranges(per, &starts, last))
 }
 
 /// Cases over pages 1..=last: fixed groups of `per`, or the given starts.
